@@ -1,0 +1,1 @@
+"""The four Articula services; each is a FastAPI app in its own process."""

@@ -1,0 +1,1 @@
+"""Events: macrozone encuentros."""

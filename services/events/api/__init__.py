@@ -1,0 +1,1 @@
+"""HTTP API (beyond /healthz, /readyz, /metrics, /openapi.json)."""

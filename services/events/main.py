@@ -1,0 +1,26 @@
+"""Events app factory (`uvicorn --factory services.events.main:create_app`)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.events.consumers import subscription
+from services.events.settings import EventsSettings
+from shared.runtime import Runtime, ServiceSpec, create_service_app
+
+
+def create_app(settings: EventsSettings | None = None) -> FastAPI:
+    spec = ServiceSpec(
+        settings=settings or EventsSettings(),
+        title="Articula · Encuentros por macrozona",
+        description=(
+            "Encuentros: inscripción, asistencia, grupos, necesidades y ofertas, "
+            "compromisos y encuestas."
+        ),
+    )
+
+    async def on_startup(runtime: Runtime) -> None:
+        runtime.spec.subscription = subscription(runtime.db)
+
+    spec.on_startup = on_startup
+    return create_service_app(spec)

@@ -1,0 +1,1 @@
+"""Persistence in the service's own database."""

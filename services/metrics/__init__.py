@@ -1,0 +1,1 @@
+"""Metrics: results statistics, needs-offers matching, programme indicators and evidence."""

@@ -1,0 +1,1 @@
+"""Domain rules, free of I/O (filled by the service's feature issues)."""

@@ -1,0 +1,1 @@
+"""Notifier: email, signed webhooks and feeds; funders' subscriptions."""

@@ -1,0 +1,1 @@
+"""Registry: articulator self-registration and the public directory."""

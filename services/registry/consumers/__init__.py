@@ -1,0 +1,1 @@
+"""Registry consumes no other service's events yet."""

@@ -1,0 +1,1 @@
+"""Registry domain: pure rules, no I/O."""

@@ -1,0 +1,1 @@
+"""Registry persistence (its own database); every write carries its events (outbox)."""

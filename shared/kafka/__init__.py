@@ -1,0 +1,1 @@
+"""Kafka plumbing: CloudEvents codec, producer, topic administration, reliable consumer."""

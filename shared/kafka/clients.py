@@ -1,0 +1,60 @@
+"""Creating Kafka clients and topics with the project's defaults."""
+
+from __future__ import annotations
+
+import contextlib
+
+import structlog
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import TopicAlreadyExistsError
+
+from shared.events.topics import TOPIC_SPECS, Topic, topic_name
+from shared.settings import ServiceSettings
+
+log = structlog.get_logger(__name__)
+
+
+def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    """Idempotent producer with acks=all: a retried send never duplicates within a session."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"articula-{settings.service_name}",
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=2,
+        request_timeout_ms=15000,
+        retry_backoff_ms=200,
+    )
+
+
+async def ensure_topics(settings: ServiceSettings, topics: list[Topic] | None = None) -> None:
+    """Create missing topics with their specified partitions (the broker does not auto-create)."""
+    wanted = topics if topics is not None else list(TOPIC_SPECS)
+    admin = AIOKafkaAdminClient(
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        client_id=f"articula-{settings.service_name}-admin",
+    )
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if topic_name(t, settings.topic_prefix) not in existing]
+        if not missing:
+            return
+        new_topics = []
+        for topic in missing:
+            spec = TOPIC_SPECS[topic]
+            configs = {} if spec.retention_ms is None else {"retention.ms": str(spec.retention_ms)}
+            new_topics.append(
+                NewTopic(
+                    topic_name(topic, settings.topic_prefix),
+                    spec.partitions,
+                    1,
+                    topic_configs=configs,
+                )
+            )
+        with contextlib.suppress(TopicAlreadyExistsError):  # another service was first
+            await admin.create_topics(new_topics)
+        log.info("topics_created", topics=[t.name for t in new_topics])
+    finally:
+        await admin.close()

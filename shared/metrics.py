@@ -1,0 +1,88 @@
+"""Prometheus instrumentation shared by the four services.
+
+One process runs one service, so metric names carry no service label: Prometheus adds the
+target's `service` label at scrape time (deploy/prometheus/prometheus.yml.in).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+
+from fastapi import FastAPI, Request, Response
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.routing import Match
+
+HTTP_REQUESTS = Counter(
+    "articula_http_requests", "HTTP requests handled", ["method", "route", "status"]
+)
+HTTP_DURATION = Histogram(
+    "articula_http_request_duration_seconds",
+    "HTTP request duration",
+    ["method", "route"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+CONSUMER_CONSUMED = Counter(
+    "articula_consumer_messages_consumed", "Records fetched from Kafka", ["topic", "group"]
+)
+CONSUMER_PROCESSED = Counter(
+    "articula_consumer_messages_processed",
+    "Records handled, by outcome (applied, duplicate, ignored)",
+    ["topic", "group", "outcome"],
+)
+CONSUMER_RETRIED = Counter(
+    "articula_consumer_messages_retried",
+    "Handler attempts that failed and were retried",
+    ["topic", "group"],
+)
+CONSUMER_DEAD_LETTERED = Counter(
+    "articula_consumer_messages_dead_lettered",
+    "Records sent to the dead-letter topic",
+    ["topic", "group", "reason"],
+)
+CONSUMER_DURATION = Histogram(
+    "articula_consumer_processing_seconds",
+    "Time to handle one record, retries included",
+    ["topic", "group"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
+CONSUMER_LAG = Gauge(
+    "articula_consumer_lag", "Records behind the partition's end", ["topic", "partition", "group"]
+)
+
+OUTBOX_PENDING = Gauge("articula_outbox_pending", "Events written but not yet published")
+OUTBOX_OLDEST_SECONDS = Gauge(
+    "articula_outbox_oldest_pending_seconds", "Age of the oldest unpublished event"
+)
+OUTBOX_PUBLISHED = Counter("articula_outbox_published", "Events published by the relay", ["topic"])
+
+
+def _route_of(request: Request) -> str:
+    """The route template (`/v1/organizations/{id}`), never the raw path: bounded cardinality."""
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match == Match.FULL:
+            return str(getattr(route, "path", "unmatched"))
+    return "unmatched"
+
+
+def install_http_metrics(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        start = time.perf_counter()
+        status = 500
+        try:
+            response = await call_next(request)
+            status = response.status_code
+            return response
+        finally:
+            route = _route_of(request)
+            HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
+            HTTP_DURATION.labels(request.method, route).observe(time.perf_counter() - start)
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)

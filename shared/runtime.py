@@ -1,0 +1,212 @@
+"""What a running service holds: settings, database, outbox relay and consumer.
+
+`create_service_app` builds the FastAPI app of any of the four services from a `ServiceSpec`,
+so they start, stop, log, measure and report health the same way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import structlog
+from aiokafka import AIOKafkaClient
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from pymongo import AsyncMongoClient
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.kafka.consumer import ReliableConsumer, Subscription
+from shared.logging import configure_logging
+from shared.metrics import install_http_metrics
+from shared.problems import install_problem_handlers
+from shared.settings import ServiceSettings
+from shared.storage.inbox import Inbox
+from shared.storage.mongo import Document, create_client, ping, service_database
+from shared.storage.outbox import OutboxRelay
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class ServiceSpec:
+    """Everything that makes one service different from another."""
+
+    settings: ServiceSettings
+    title: str
+    description: str
+    routers: Sequence[APIRouter] = ()
+    outbox_collections: Sequence[str] = ()
+    subscription: Subscription | None = None
+    # Build handlers and create indexes once the database exists.
+    on_startup: Callable[[Runtime], Awaitable[None]] | None = None
+    openapi_tags: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Runtime:
+    """Per-process resources, reachable from routes via `request.app.state.runtime`."""
+
+    def __init__(self, spec: ServiceSpec) -> None:
+        self.spec = spec
+        self.settings = spec.settings
+        self.client: AsyncMongoClient[Document] = create_client(spec.settings)
+        self.db: AsyncDatabase[Document] = service_database(self.client, spec.settings)
+        self.relay = OutboxRelay(spec.settings, self.db, list(spec.outbox_collections))
+        self.consumer: ReliableConsumer | None = None
+        self._kafka_probe: AIOKafkaClient | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self.state: dict[str, Any] = {}  # service-specific objects (repositories, handlers)
+
+    async def start(self) -> None:
+        await self._wait_for_database()
+        await self.relay.ensure_indexes()
+        if self.spec.on_startup:
+            await self.spec.on_startup(self)
+        if self.spec.outbox_collections:
+            self._tasks.append(asyncio.create_task(self.relay.run_forever(), name="outbox-relay"))
+        if self.spec.subscription:
+            self.consumer = ReliableConsumer(self.settings, self.spec.subscription, Inbox(self.db))
+            self._tasks.append(asyncio.create_task(self.consumer.run_forever(), name="consumer"))
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        if self._kafka_probe is not None:
+            await self._kafka_probe.close()
+        await self.client.close()
+
+    async def _wait_for_database(self) -> None:
+        """Block start-up until the database answers: indexes (uniqueness) come first."""
+        delay = 0.5
+        while True:
+            try:
+                await ping(self.client)
+                return
+            except Exception as exc:
+                log.warning("database_unavailable_at_startup", error=repr(exc), retry_in=delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    async def check_database(self) -> str | None:
+        try:
+            await asyncio.wait_for(ping(self.client), 2)
+            return None
+        except Exception as exc:
+            return f"base de datos: {type(exc).__name__}"
+
+    async def check_kafka(self) -> str | None:
+        try:
+            if self._kafka_probe is None:
+                self._kafka_probe = AIOKafkaClient(
+                    bootstrap_servers=self.settings.kafka_bootstrap_servers,
+                    client_id=f"articula-{self.settings.service_name}-readyz",
+                    request_timeout_ms=2000,
+                )
+                await asyncio.wait_for(self._kafka_probe.bootstrap(), 3)
+            await asyncio.wait_for(self._kafka_probe.fetch_all_metadata(), 3)
+            return None
+        except Exception as exc:
+            if self._kafka_probe is not None:
+                with contextlib.suppress(Exception):
+                    await self._kafka_probe.close()
+                self._kafka_probe = None
+            return f"kafka: {type(exc).__name__}"
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime = request.app.state.runtime
+    assert isinstance(runtime, Runtime)
+    return runtime
+
+
+def create_service_app(spec: ServiceSpec) -> FastAPI:
+    settings = spec.settings
+    configure_logging(settings.service_name, settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runtime = Runtime(spec)
+        app.state.runtime = runtime
+        await runtime.start()
+        log.info("service_started", host=settings.host, port=settings.port)
+        try:
+            yield
+        finally:
+            await runtime.stop()
+            log.info("service_stopped")
+
+    app = FastAPI(
+        title=spec.title,
+        description=spec.description,
+        version="0.1.0",
+        lifespan=lifespan,
+        openapi_tags=spec.openapi_tags or None,
+    )
+    install_problem_handlers(app)
+    install_http_metrics(app)
+    _install_request_context(app)
+    app.include_router(_health_router())
+    for router in spec.routers:
+        app.include_router(router)
+    return app
+
+
+def _install_request_context(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def request_context(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
+        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        response = await call_next(request)
+        response.headers["X-Request-ID"] = request_id
+        if request.url.path not in ("/metrics", "/healthz", "/readyz"):
+            log.info(
+                "http_request",
+                method=request.method,
+                path=request.url.path,
+                status=response.status_code,
+            )
+        return response
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["salud"])
+
+    @router.get("/healthz", summary="El proceso está vivo")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @router.get(
+        "/readyz",
+        summary="Kafka y la base de datos responden",
+        responses={503: {"description": "Kafka o la base de datos no responden"}},
+    )
+    async def readyz(request: Request) -> JSONResponse:
+        runtime = get_runtime(request)
+        problems = [
+            p for p in await asyncio.gather(runtime.check_database(), runtime.check_kafka()) if p
+        ]
+        if problems:
+            return JSONResponse(
+                {
+                    "type": "about:blank",
+                    "title": "Servicio no disponible",
+                    "status": 503,
+                    "detail": "Dependencias sin respuesta: " + ", ".join(problems),
+                },
+                status_code=503,
+                media_type="application/problem+json",
+            )
+        return JSONResponse({"status": "ready"})
+
+    return router

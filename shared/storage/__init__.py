@@ -1,0 +1,1 @@
+"""MongoDB plumbing: client, inbox (processed events) and transactional outbox."""
