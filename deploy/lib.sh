@@ -1,15 +1,18 @@
 # Common helpers for the local infrastructure scripts. Sourced, never run.
 # Everything lives under $ARTICULA_HOME (default: <repo>/.local, git-ignored) and
 # listens on $ARTICULA_BIND (default 127.0.0.1). Every port and folder can be
-# overridden from the environment.
+# overridden from the environment. $ARTICULA_INSTANCE (default "dev") keeps pid files,
+# logs and data of separate stacks apart: `make test` runs instance "test" on other ports,
+# so it never touches the stack of `make run`.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 ARTICULA_HOME="${ARTICULA_HOME:-$ROOT/.local}"
 ARTICULA_BIND="${ARTICULA_BIND:-127.0.0.1}"
-RUN_DIR="$ARTICULA_HOME/run"
-LOG_DIR="$ARTICULA_HOME/log"
-DATA_DIR="${ARTICULA_DATA_DIR:-$ARTICULA_HOME/data}"
+ARTICULA_INSTANCE="${ARTICULA_INSTANCE:-dev}"
+RUN_DIR="$ARTICULA_HOME/run/$ARTICULA_INSTANCE"
+LOG_DIR="$ARTICULA_HOME/log/$ARTICULA_INSTANCE"
+DATA_DIR="${ARTICULA_DATA_DIR:-$ARTICULA_HOME/data/$ARTICULA_INSTANCE}"
 BIN_DIR="$ARTICULA_HOME/bin"
 mkdir -p "$RUN_DIR" "$LOG_DIR" "$DATA_DIR" "$BIN_DIR"
 

@@ -14,6 +14,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.events.system import SystemPingSent
 from shared.kafka.codec import EventEnvelope
 from shared.kafka.consumer import Handler
+from shared.storage.inbox import apply_once
 from shared.storage.mongo import Document
 
 RECEIVED_PINGS = "received_pings"
@@ -23,8 +24,10 @@ def record_ping_handler(db: AsyncDatabase[Document]) -> Handler:
     async def handle(envelope: EventEnvelope) -> None:
         ping = envelope.payload
         assert isinstance(ping, SystemPingSent)
-        await db[RECEIVED_PINGS].update_one(
-            {"_id": ping.ping_id},
+        await apply_once(
+            db[RECEIVED_PINGS],
+            ping.ping_id,
+            envelope,
             {
                 "$setOnInsert": {
                     "message": ping.message,
@@ -33,7 +36,6 @@ def record_ping_handler(db: AsyncDatabase[Document]) -> Handler:
                 },
                 "$inc": {"times_applied": 1},
             },
-            upsert=True,
         )
 
     return handle

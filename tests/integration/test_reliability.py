@@ -1,0 +1,204 @@
+"""Delivery that loses nothing and applies nothing twice, proven by really killing things.
+
+Each test isolates its topics and databases (see harness.Stack) and uses the real broker and
+database that `make test` started. `times_applied` counts how often a consumer's handler took
+effect for one event; the inbox must keep it at exactly 1.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from functools import partial
+
+import httpx
+import pytest
+
+from shared import faults
+from tests.integration.harness import (
+    STAFF,
+    Stack,
+    eventually,
+    infra,
+    produce_raw,
+    read_topic,
+    running,
+    send_ping,
+)
+
+CONSUMERS = ("events", "metrics", "notifier")
+
+
+def applied_once(stack: Stack, service: str, ping_ids: list[str]) -> bool:
+    docs = list(stack.db(service).received_pings.find({"_id": {"$in": ping_ids}}))
+    assert all(d["times_applied"] == 1 for d in docs), [d for d in docs if d["times_applied"] != 1]
+    return len(docs) == len(ping_ids)
+
+
+def test_consumer_killed_after_handling_before_commit_applies_nothing_twice(stack: Stack) -> None:
+    registry, events = stack.service("registry"), stack.service("events")
+    with running(registry):
+        events.start(fault_point=faults.AFTER_HANDLE)
+        ping_id = send_ping(registry)
+        assert events.wait_exit(60) == -9, "the consumer should have been SIGKILLed"
+        # Handled and recorded, but the offset was never committed.
+        assert stack.db("events").received_pings.find_one({"_id": ping_id})["times_applied"] == 1
+
+        events.start().wait_ready()
+        eventually(
+            lambda: (
+                events.metric("articula_consumer_messages_processed_total", outcome="duplicate")
+                >= 1
+            )
+        )
+        assert applied_once(stack, "events", [ping_id])
+
+
+def test_service_killed_between_state_write_and_publish_still_delivers(stack: Stack) -> None:
+    registry, events = stack.service("registry"), stack.service("events")
+    with running(events):
+        registry.start(fault_point=faults.AFTER_STATE_WRITE).wait_ready()
+        with pytest.raises(httpx.HTTPError):
+            httpx.post(f"{registry.url}/v1/system/pings", json={"message": "x"}, headers=STAFF)
+        assert registry.wait_exit(30) == -9
+        pending = stack.db("registry").pings.find_one({"outbox_pending": 1})
+        assert pending is not None, "the state and its event were written together"
+
+        registry.start().wait_ready()
+        eventually(lambda: applied_once(stack, "events", [pending["_id"]]))
+        eventually(
+            lambda: (
+                stack.db("registry").pings.find_one({"_id": pending["_id"]})["outbox_pending"] == 0
+            )
+        )
+
+
+def test_relay_killed_after_publish_before_marking_sent_is_applied_once(stack: Stack) -> None:
+    registry, events = stack.service("registry"), stack.service("events")
+    with running(events):
+        registry.start(fault_point=faults.AFTER_PUBLISH).wait_ready()
+        ping_id = send_ping(registry)
+        assert registry.wait_exit(30) == -9
+        registry.start().wait_ready()  # republishes the entry it never marked as sent
+
+        eventually(
+            lambda: (
+                events.metric("articula_consumer_messages_processed_total", outcome="duplicate")
+                >= 1
+            )
+        )
+        assert applied_once(stack, "events", [ping_id])
+        assert len(read_topic(stack.topic("articula.system.v1"), expected=2)) == 2
+
+
+def _send_continuously(registry_url: str, count: int, sent: list[str], pause: float) -> None:
+    """Keep sending pings through an outage; a refused request is retried, never dropped."""
+    with httpx.Client(base_url=registry_url, timeout=10, headers=STAFF) as http:
+        for i in range(count):
+            while True:
+                try:
+                    response = http.post("/v1/system/pings", json={"message": f"n{i}"})
+                    if response.status_code == 202:
+                        sent.append(response.json()["ping_id"])
+                        break
+                except httpx.HTTPError:
+                    pass
+                time.sleep(0.2)
+            time.sleep(pause)
+
+
+def test_broker_restarted_mid_stream_loses_nothing_and_duplicates_nothing(stack: Stack) -> None:
+    procs = [stack.service("registry")] + [stack.service(name) for name in CONSUMERS]
+    with running(*procs):
+        sent: list[str] = []
+        sender = threading.Thread(target=_send_continuously, args=(procs[0].url, 60, sent, 0.1))
+        sender.start()
+        eventually(lambda: len(sent) >= 15)
+        infra("kafka", "stop")
+        time.sleep(2)  # requests keep landing in the outbox while the broker is down
+        infra("kafka", "start")
+        sender.join(180)
+        assert len(sent) == 60
+        for name in CONSUMERS:
+            eventually(partial(applied_once, stack, name, sent), timeout=120)
+        for proc in procs:
+            eventually(proc.is_ready)
+
+
+def test_database_restarted_while_services_run_recovers_without_manual_steps(stack: Stack) -> None:
+    procs = [stack.service("registry")] + [stack.service(name) for name in CONSUMERS]
+    with running(*procs):
+        sent: list[str] = []
+        sender = threading.Thread(target=_send_continuously, args=(procs[0].url, 40, sent, 0.1))
+        sender.start()
+        eventually(lambda: len(sent) >= 10)
+        infra("ferretdb", "restart")
+        sender.join(180)
+        assert len(sent) == 40
+        for name in CONSUMERS:
+            eventually(partial(applied_once, stack, name, sent), timeout=120)
+        for proc in procs:
+            eventually(proc.is_ready)
+
+
+def test_malformed_messages_go_to_dead_letter_topic_and_consumer_goes_on(stack: Stack) -> None:
+    registry, events = stack.service("registry"), stack.service("events")
+    with running(registry, events):
+        first = send_ping(registry)  # also makes sure the topics exist
+        eventually(lambda: applied_once(stack, "events", [first]))
+        system = stack.topic("articula.system.v1")
+        ce = [
+            ("ce_specversion", b"1.0"),
+            ("ce_id", b"bad-1"),
+            ("ce_source", b"/test"),
+            ("content-type", b"application/json"),
+        ]
+        produce_raw(
+            system,
+            [
+                (b"k1", b"not a cloudevent", []),
+                (b"k2", b"{not json", [*ce, ("ce_type", b"cl.articula.system.ping_sent.v1")]),
+                (
+                    b"k3",
+                    json.dumps({"ping_id": 7}).encode(),
+                    [*ce, ("ce_type", b"cl.articula.system.ping_sent.v1")],
+                ),
+            ],
+        )
+        after = send_ping(registry)
+        eventually(lambda: applied_once(stack, "events", [first, after]))
+
+        dead = read_topic(stack.topic("articula.dlq.events.v1"), expected=3)
+        assert len(dead) == 3
+        for record in dead:
+            headers = dict(record.headers)
+            assert headers["dlq_original_topic"].decode() == system
+            assert int(headers["dlq_original_partition"]) >= 0
+            assert int(headers["dlq_original_offset"]) >= 0
+            assert headers["dlq_error"]
+        assert sorted(r.key for r in dead) == [b"k1", b"k2", b"k3"]
+        assert events.metric("articula_consumer_messages_dead_lettered_total") == 3
+
+
+def test_two_instances_of_one_group_share_partitions_and_apply_once(stack: Stack) -> None:
+    registry = stack.service("registry")
+    first, second = stack.service("events", "events-a"), stack.service("events", "events-b")
+    with running(registry, first, second):
+        sent = [send_ping(registry, f"n{i}") for i in range(30)]
+        eventually(lambda: applied_once(stack, "events", sent))
+        applied = [
+            p.metric("articula_consumer_messages_processed_total", outcome="applied")
+            for p in (first, second)
+        ]
+        assert sum(applied) == 30
+        assert all(n > 0 for n in applied), f"both instances should own partitions: {applied}"
+
+        # One instance dies mid-stream: the survivor takes its partitions, nothing twice.
+        more: list[str] = []
+        sender = threading.Thread(target=_send_continuously, args=(registry.url, 30, more, 0.05))
+        sender.start()
+        eventually(lambda: len(more) >= 10)
+        first.kill()
+        sender.join(120)
+        eventually(lambda: applied_once(stack, "events", sent + more), timeout=120)
