@@ -6,7 +6,7 @@ source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$ROOT/deploy/kafka/pom.xml")
 KAFKA_LIBS="$ARTICULA_HOME/kafka-$KAFKA_VERSION/libs"
-KAFKA_CONF="$ARTICULA_HOME/kafka-$KAFKA_VERSION/config"
+KAFKA_CONF="$ARTICULA_HOME/config/$ARTICULA_INSTANCE/kafka"
 KAFKA_DATA="$DATA_DIR/kafka"
 KAFKA_HEAP_OPTS="${KAFKA_HEAP_OPTS:--Xms128m -Xmx512m}"
 

@@ -5,7 +5,7 @@ COMPONENT=prometheus
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 PROMETHEUS_DATA="$DATA_DIR/prometheus"
-PROMETHEUS_CONF="$ARTICULA_HOME/prometheus"
+PROMETHEUS_CONF="$ARTICULA_HOME/config/$ARTICULA_INSTANCE/prometheus"
 
 do_install() {
   command -v prometheus >/dev/null && return 0

@@ -115,7 +115,7 @@ def spanish_message(error: Any) -> str:
     if kind == "too_long":
         return f"Debe tener como máximo {ctx.get('max_length')} elementos."
     if kind in ("literal_error", "enum"):
-        expected = ctx.get("expected", "")
+        expected = str(ctx.get("expected", "")).replace(" or ", " o ")
         return f"Valor no permitido; los valores válidos son: {expected}."
     if kind in ("string_type", "string_sub_type"):
         return "Debe ser un texto."
@@ -186,3 +186,40 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(RequestValidationError, on_validation)
     app.add_exception_handler(StarletteHTTPException, on_http)
     app.add_exception_handler(Exception, on_unexpected)
+
+
+# OpenAPI description of an error response, for `responses={404: PROBLEM_RESPONSE, …}`.
+PROBLEM_RESPONSE: dict[str, Any] = {
+    "description": "Error (RFC 9457)",
+    "content": {
+        PROBLEM_JSON: {
+            "schema": {
+                "type": "object",
+                "required": ["type", "title", "status"],
+                "properties": {
+                    "type": {"type": "string"},
+                    "title": {"type": "string"},
+                    "status": {"type": "integer"},
+                    "detail": {"type": "string"},
+                    "instance": {"type": "string"},
+                    "errors": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["field", "message"],
+                            "properties": {
+                                "field": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        },
+                    },
+                },
+            }
+        }
+    },
+}
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: each status documented as problem+json."""
+    return {status: PROBLEM_RESPONSE for status in statuses}

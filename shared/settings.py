@@ -36,8 +36,9 @@ class ServiceSettings(BaseSettings):
         default=None, validation_alias=AliasChoices("ARTICULA_STAFF_KEY")
     )
 
-    outbox_poll_seconds: float = Field(
-        default=0.5, validation_alias=AliasChoices("ARTICULA_OUTBOX_POLL_SECONDS")
+    # Full outbox passes (start-up and safety net); writes are published at once via hints.
+    outbox_scan_seconds: float = Field(
+        default=30, validation_alias=AliasChoices("ARTICULA_OUTBOX_SCAN_SECONDS")
     )
     consumer_max_attempts: int = Field(
         default=4, validation_alias=AliasChoices("ARTICULA_CONSUMER_MAX_ATTEMPTS")

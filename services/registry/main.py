@@ -2,21 +2,44 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 
-from services.registry.api import system
+from services.registry.api import calls, organizations, staff, system
+from services.registry.api.deps import as_problem
+from services.registry.domain.errors import RegistryError
 from services.registry.settings import RegistrySettings
+from services.registry.storage.api_clients import API_CLIENTS
+from services.registry.storage.calls import CALLS
+from services.registry.storage.organizations import ORGANIZATIONS
 from services.registry.storage.pings import PINGS
-from shared.runtime import ServiceSpec, create_service_app
+from services.registry.storage.store import RegistryStore
+from shared.problems import problem_response
+from shared.runtime import Runtime, ServiceSpec, create_service_app
+
+
+async def _on_startup(runtime: Runtime) -> None:
+    await RegistryStore.of(runtime).ensure_indexes()
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
-    return create_service_app(
+    app = create_service_app(
         ServiceSpec(
             settings=settings or RegistrySettings(),
             title="Articula · Registro de articuladores",
-            description="Autoinscripción de organizaciones articuladoras y directorio público.",
-            routers=[system.router],
-            outbox_collections=[PINGS],
+            description=(
+                "Autoinscripción de organizaciones articuladoras del ecosistema de innovación "
+                "social, confirmación, fichas y directorio público (sin datos personales)."
+            ),
+            routers=[organizations.router, calls.router, staff.router, system.router],
+            outbox_collections=[ORGANIZATIONS, CALLS, API_CLIENTS, PINGS],
+            on_startup=_on_startup,
         )
     )
+
+    async def on_registry_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RegistryError)
+        return problem_response(as_problem(exc), request.url.path)
+
+    app.add_exception_handler(RegistryError, on_registry_error)
+    return app

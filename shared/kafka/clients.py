@@ -44,7 +44,11 @@ async def ensure_topics(settings: ServiceSettings, topics: list[Topic] | None = 
         new_topics = []
         for topic in missing:
             spec = TOPIC_SPECS[topic]
-            configs = {} if spec.retention_ms is None else {"retention.ms": str(spec.retention_ms)}
+            configs = {}
+            if spec.retention_ms is not None:
+                configs["retention.ms"] = str(spec.retention_ms)
+            if spec.segment_ms is not None:
+                configs["segment.ms"] = str(spec.segment_ms)
             new_topics.append(
                 NewTopic(
                     topic_name(topic, settings.topic_prefix),

@@ -24,7 +24,8 @@ class Inbox:
         self.collection = db[INBOX_COLLECTION]
 
     async def seen(self, dedup_key: str) -> bool:
-        return await self.collection.find_one({"_id": dedup_key}, {"_id": 1}) is not None
+        # A bare `_id` lookup: FerretDB scans the collection when a projection is added.
+        return await self.collection.find_one({"_id": dedup_key}) is not None
 
     async def record(self, envelope: EventEnvelope) -> None:
         with contextlib.suppress(DuplicateKeyError):
@@ -42,18 +43,44 @@ async def apply_once(
     """Apply `update` to one document at most once per event; False if it was already applied.
 
     The inbox skips redeliveries before a handler runs, but a write whose reply was lost (the
-    database restarted mid-request) leaves the handler unsure whether it took effect. Putting
-    the event's key in the same single-document update as the effect makes the retry safe.
-    The key list grows by one per event that touches the document (FerretDB ignores `$slice`),
-    so use this for effects on aggregates; write per-event facts keyed by event id instead
-    where one document would receive an unbounded stream of events.
+    database restarted mid-request) leaves the handler unsure whether it took effect. The
+    event's key goes into the same single-document write as the effect, so the retry sees it.
+
+    Only `_id` lookups and inserts: FerretDB serves those from SQLite's primary key, while any
+    other filter scans the collection. A new document is an insert (atomic through the unique
+    `_id`); an existing one is read, checked and updated by `_id`, which is safe because one
+    consumer owns a partition, and so the aggregate, at a time. The key list grows by one per
+    event that touches the document (FerretDB ignores `$slice`): for a document that would
+    receive an unbounded stream of events, write per-event facts keyed by event id instead.
+    Supports `$set`, `$setOnInsert`, `$inc` and `$push` of single values.
     """
-    merged = {op: dict(fields) for op, fields in update.items()}
-    merged.setdefault("$push", {})[APPLIED] = envelope.dedup_key
-    try:
-        await collection.update_one(
-            {"_id": doc_id, APPLIED: {"$ne": envelope.dedup_key}}, merged, upsert=True
-        )
-    except DuplicateKeyError:
-        return False  # the document exists and already holds this event's key
+    key = envelope.dedup_key
+    existing = await collection.find_one({"_id": doc_id})  # no projection (see Inbox.seen)
+    if existing is None:
+        try:
+            await collection.insert_one({**_as_new_document(update), "_id": doc_id, APPLIED: [key]})
+            return True
+        except DuplicateKeyError:
+            existing = await collection.find_one({"_id": doc_id}) or {}
+    if key in (existing.get(APPLIED) or []):
+        return False
+    merged = {op: dict(fields) for op, fields in update.items() if op != "$setOnInsert"}
+    merged.setdefault("$push", {})[APPLIED] = key
+    await collection.update_one({"_id": doc_id}, merged)
     return True
+
+
+def _as_new_document(update: Document) -> Document:
+    """The document an upsert of `update` would create (for the supported operators)."""
+    doc: Document = {}
+    for op, fields in update.items():
+        for path, value in fields.items():
+            if "." in path:
+                raise ValueError(f"apply_once: dotted path {path!r} is not supported")
+            if op in ("$set", "$setOnInsert", "$inc"):
+                doc[path] = value
+            elif op == "$push":
+                doc[path] = [value]
+            else:
+                raise ValueError(f"apply_once: operator {op} is not supported")
+    return doc

@@ -1,12 +1,12 @@
 """Transactional outbox without multi-document transactions.
 
 FerretDB has no transactions, so the events a state change causes live *inside the changed
-document*: `outbox.<event id>` entries plus an `outbox_pending` counter, written by the same
+document*: `outbox.<event id>` entries plus an `outbox_pending` flag, written by the same
 single-document insert or update as the state. Either both land or neither does.
 
-The relay finds documents with pending events, publishes them in order (idempotent producer,
-acks=all), and only then removes each entry with a conditional `$unset`. A crash before the
-removal republishes on restart; consumers drop the duplicate by CloudEvents id.
+The relay publishes a document's pending events in order (idempotent producer, acks=all),
+and only then removes the entries. A crash before the removal republishes on restart;
+consumers drop the duplicate by CloudEvents id.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import faults
@@ -63,17 +64,23 @@ def with_outbox(update: Document, entries: dict[str, Document]) -> Document:
     """Add the entries to a MongoDB update document (`$set`/`$inc`), same atomic write."""
     merged = {op: dict(fields) for op, fields in update.items()}
     merged.setdefault("$set", {}).update({f"outbox.{eid}": e for eid, e in entries.items()})
-    merged.setdefault("$inc", {})[PENDING] = len(entries)
+    merged["$set"][PENDING] = True
     return merged
 
 
 def new_document_with_outbox(document: Document, entries: dict[str, Document]) -> Document:
     """A document to insert, carrying its creation events."""
-    return {**document, "outbox": entries, PENDING: len(entries)}
+    return {**document, "outbox": entries, PENDING: True}
 
 
 class OutboxRelay:
-    """Publishes pending outbox entries of the given collections, forever."""
+    """Publishes pending outbox entries of the given collections, forever.
+
+    Hot path: writers hint `(collection, _id)` after their write, and the relay reads just
+    that document by `_id` (the one lookup FerretDB pushes down to SQLite). A full pass over
+    the collections runs at start-up (entries left by a crash) and every `outbox_scan_seconds`
+    as a safety net (entries written by an instance that died before publishing).
+    """
 
     def __init__(
         self, settings: ServiceSettings, db: AsyncDatabase[Document], collections: list[str]
@@ -81,10 +88,12 @@ class OutboxRelay:
         self.settings = settings
         self.db = db
         self.collections = collections
+        self._hints: dict[tuple[str, Any], None] = {}
         self._wake = asyncio.Event()
 
-    def notify(self) -> None:
-        """Called after a write: publish now instead of waiting for the next poll."""
+    def notify(self, collection: str, doc_id: Any) -> None:
+        """Called after a write: publish that document's events now."""
+        self._hints[(collection, doc_id)] = None
         self._wake.set()
 
     async def ensure_indexes(self) -> None:
@@ -108,53 +117,97 @@ class OutboxRelay:
         producer = create_producer(self.settings)
         await producer.start()
         try:
+            next_scan = 0.0
             while True:
-                await self.publish_pending(producer)
+                if time.monotonic() >= next_scan:
+                    await self.publish_pending(producer)
+                    next_scan = time.monotonic() + self.settings.outbox_scan_seconds
+                await self.publish_hinted(producer)
                 self._wake.clear()
+                if self._hints:
+                    continue
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.settings.outbox_poll_seconds)
+                    await asyncio.wait_for(self._wake.wait(), self.settings.outbox_scan_seconds)
         finally:
             await producer.stop()
 
-    async def publish_pending(self, producer: Any, batch: int = 500) -> int:
-        """One pass over every collection; returns how many events were published."""
+    async def publish_hinted(self, producer: Any) -> int:
         published = 0
-        pending_total = 0
+        while self._hints:
+            (name, doc_id), _ = self._hints.popitem()
+            # A bare `_id` lookup: FerretDB scans the collection when a projection is added.
+            doc = await self.db[name].find_one({"_id": doc_id})
+            if doc is not None:
+                try:
+                    published += await self._publish_document(producer, name, doc)
+                except BaseException:
+                    self._hints[(name, doc_id)] = None  # retried after the reconnect
+                    raise
+        OUTBOX_PENDING.set(len(self._hints))
+        return published
+
+    async def publish_pending(self, producer: Any, batch: int = 500) -> int:
+        """A full pass over every collection; returns how many events were published."""
+        published = 0
+        pending = 0
         oldest: datetime | None = None
         for name in self.collections:
-            collection = self.db[name]
-            cursor = collection.find({PENDING: {"$gt": 0}}, {"outbox": 1}).limit(batch)
+            cursor = self.db[name].find({PENDING: True}, {"outbox": 1}).limit(batch)
             async for doc in cursor:
-                entries = sorted((doc.get("outbox") or {}).items(), key=lambda kv: kv[1]["seq"])
-                for _eid, entry in entries:
-                    pending_total += 1
+                for entry in (doc.get("outbox") or {}).values():
+                    pending += 1
                     oldest = entry["time"] if oldest is None else min(oldest, entry["time"])
-                sends = [
-                    await producer.send(
-                        entry["topic"],
-                        value=msg.value,
-                        key=msg.key.encode() if isinstance(msg.key, str) else msg.key,
-                        headers=list(msg.headers.items()),
-                    )
-                    for eid, entry in entries
-                    for msg in [self._record(eid, entry)]
-                ]
-                await asyncio.gather(*sends)
-                faults.maybe_crash(faults.AFTER_PUBLISH, self.settings.fault_point)
-                for eid, entry in entries:
-                    await collection.update_one(
-                        {"_id": doc["_id"], f"outbox.{eid}": {"$exists": True}},
-                        {"$unset": {f"outbox.{eid}": ""}, "$inc": {PENDING: -1}},
-                    )
-                    OUTBOX_PUBLISHED.labels(entry["topic"]).inc()
-                    published += 1
-        OUTBOX_PENDING.set(max(0, pending_total - published))
+                published += await self._publish_document(producer, name, doc)
+        OUTBOX_PENDING.set(max(0, pending - published))
         OUTBOX_OLDEST_SECONDS.set(
             0
-            if oldest is None or published >= pending_total
+            if oldest is None or published >= pending
             else (datetime.now(UTC) - oldest).total_seconds()
         )
+        if published:
+            log.info("outbox_pass_published", events=published)
         return published
+
+    async def _publish_document(self, producer: Any, name: str, doc: Document) -> int:
+        """Publish a document's entries in order, then remove them and clear the pending flag.
+
+        Only bare `_id` filters, which FerretDB serves from SQLite's primary key (any other
+        filter, or a projection, scans the collection).
+        """
+        entries = sorted((doc.get("outbox") or {}).items(), key=lambda kv: kv[1]["seq"])
+        if not entries:
+            return 0
+        futures = []
+        for event_id, entry in entries:
+            record = self._record(event_id, entry)
+            key = record.key.encode() if isinstance(record.key, str) else record.key
+            futures.append(
+                await producer.send(
+                    entry["topic"],
+                    value=record.value,
+                    key=key,
+                    headers=list(record.headers.items()),
+                )
+            )
+        await asyncio.gather(*futures)
+        faults.maybe_crash(faults.AFTER_PUBLISH, self.settings.fault_point)
+        collection = self.db[name]
+        # Remove what was published and clear the flag in one write; entries a writer added
+        # meanwhile show in the returned document and get their flag and hint back.
+        after = await collection.find_one_and_update(
+            {"_id": doc["_id"]},
+            {
+                "$unset": {f"outbox.{event_id}": "" for event_id, _ in entries},
+                "$set": {PENDING: False},
+            },
+            return_document=ReturnDocument.AFTER,  # no projection: FerretDB 1.x refuses one
+        )
+        for _, entry in entries:
+            OUTBOX_PUBLISHED.labels(entry["topic"]).inc()
+        if after is not None and after.get("outbox"):
+            await collection.update_one({"_id": doc["_id"]}, {"$set": {PENDING: True}})
+            self.notify(name, doc["_id"])
+        return len(entries)
 
     @staticmethod
     def _record(event_id: str, entry: Document) -> Any:

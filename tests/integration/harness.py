@@ -149,7 +149,7 @@ class Stack:
             "KAFKA_BOOTSTRAP_SERVERS": KAFKA,
             "MONGODB_URL": MONGODB_URL,
             "ARTICULA_STAFF_KEY": STAFF_KEY,
-            "ARTICULA_OUTBOX_POLL_SECONDS": "0.2",
+            "ARTICULA_OUTBOX_SCAN_SECONDS": "2",
             "ARTICULA_CONSUMER_RETRY_BACKOFF_SECONDS": "0.05",
         }
         self.processes: list[ServiceProcess] = []

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, Field
 
 from services.registry.domain.system import send_ping
-from services.registry.storage.pings import PingRepository
+from services.registry.storage.pings import PINGS, PingRepository
 from shared.auth import bearer_token, forbidden, same_secret, unauthorized
 from shared.runtime import Runtime, get_runtime
 
@@ -43,5 +43,5 @@ async def post_ping(
     ping, event = send_ping(body.message)
     request_id = structlog.contextvars.get_contextvars().get("request_id")
     await PingRepository(runtime.db, runtime.settings).add(ping, event, request_id)
-    runtime.relay.notify()
+    runtime.relay.notify(PINGS, ping.id)
     return PingAccepted(ping_id=ping.id)

@@ -1,0 +1,264 @@
+"""Self-registration, confirmation, profile, withdrawal and the public directory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel
+
+from services.registry.api.deps import (
+    Caller,
+    Staff,
+    Store,
+    correlation_id,
+    load_organization,
+    now,
+    require_owner_or_staff,
+)
+from services.registry.domain.calls import assign_call
+from services.registry.domain.directory import (
+    DirectoryPage,
+    DirectoryQuery,
+    directory_page,
+    iter_csv,
+)
+from services.registry.domain.errors import NotFound
+from services.registry.domain.organization import Organization, Outcome
+from services.registry.domain.profile import (
+    ConfirmationInput,
+    OrganizationCreate,
+    OrganizationPatch,
+    ReasonInput,
+    VerificationInput,
+)
+from services.registry.domain.views import (
+    OwnerProfile,
+    PublicProfile,
+    StaffProfile,
+    owner_view,
+    public_view,
+    public_view_or_error,
+    staff_view,
+)
+from services.registry.storage.organizations import ORGANIZATIONS
+from services.registry.storage.store import RegistryStore
+from shared.problems import problem_responses
+
+router = APIRouter(prefix="/v1/organizations", tags=["organizaciones"])
+
+
+class Registered(BaseModel):
+    id: str
+    status: str
+
+
+class KeyIssued(BaseModel):
+    """The organisation's API key, shown this once; only its hash is kept."""
+
+    id: str
+    status: str
+    api_key: str
+
+
+class StatusChange(BaseModel):
+    id: str
+    status: str
+    verified: bool
+
+
+async def _save(store: RegistryStore, outcome: Outcome, version: int) -> Organization:
+    org = outcome.organization
+    await store.organizations.save(org, version, outcome.events, correlation_id())
+    store.published(ORGANIZATIONS, org.id)
+    return org
+
+
+@router.post(
+    "",
+    status_code=201,
+    summary="Autoinscripción de una organización articuladora",
+    responses=problem_responses(409, 422),
+)
+async def register(body: OrganizationCreate, store: Store, response: Response) -> Registered:
+    moment = now()
+    call_id = assign_call(await store.calls.all(), moment)
+    outcome = Organization.register(body, now=moment, call_id=call_id)
+    org = outcome.organization
+    await store.organizations.add(org, outcome.events, correlation_id())
+    store.published(ORGANIZATIONS, org.id)
+    response.headers["Location"] = f"/v1/organizations/{org.id}"
+    return Registered(id=org.id, status=str(org.status))
+
+
+@router.get(
+    "",
+    summary="Directorio público de organizaciones activas",
+    response_model=DirectoryPage,
+    responses={200: {"content": {"text/csv": {}}}, **problem_responses(422)},
+)
+async def directory(query: Annotated[DirectoryQuery, Query()], store: Store) -> Any:
+    if query.format == "csv":
+        return StreamingResponse(
+            _csv(store, query),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="organizaciones.csv"'},
+        )
+    return directory_page(await store.organizations.directory(query), query.limit)
+
+
+async def _csv(store: RegistryStore, query: DirectoryQuery) -> AsyncIterator[str]:
+    header = True
+    async for org in store.organizations.directory_all(query):
+        for line in iter_csv([public_view(org)], header=header):
+            yield line
+        header = False
+    if header:
+        for line in iter_csv([], header=True):
+            yield line
+
+
+@router.get(
+    "/{organization_id}",
+    summary="Ficha de una organización (pública; la propia organización y el equipo ven más)",
+    response_model=StaffProfile | OwnerProfile | PublicProfile,
+    responses=problem_responses(404, 410),
+)
+async def get_organization(organization_id: str, store: Store, caller: Caller) -> Any:
+    if caller.is_staff:
+        org, _ = await load_organization(store, organization_id)
+        return staff_view(org)
+    if caller.owns(organization_id):
+        org, _ = await load_organization(store, organization_id)
+        return owner_view(org)
+    found = await store.organizations.get(organization_id)
+    if found is None:
+        raise NotFound("La organización no existe o no está publicada en el directorio.")
+    return public_view_or_error(found[0])
+
+
+@router.patch(
+    "/{organization_id}",
+    summary="Actualiza la ficha (la propia organización o el equipo)",
+    response_model=StaffProfile | OwnerProfile,
+    responses=problem_responses(403, 404, 409, 422),
+)
+async def update(
+    organization_id: str, body: OrganizationPatch, store: Store, caller: Caller
+) -> Any:
+    require_owner_or_staff(organization_id, caller)
+    org, version = await load_organization(store, organization_id)
+    org = await _save(store, org.update(body, caller.actor(), now()), version)
+    return staff_view(org) if caller.is_staff else owner_view(org)
+
+
+@router.delete(
+    "/{organization_id}",
+    summary="Retiro del registro: se borran los datos personales y queda constancia del retiro",
+    responses=problem_responses(403, 404, 410),
+)
+async def withdraw(organization_id: str, store: Store, caller: Caller) -> StatusChange:
+    require_owner_or_staff(organization_id, caller)
+    org, version = await load_organization(store, organization_id)
+    org = await _save(store, org.withdraw(caller.actor(), now()), version)
+    return StatusChange(id=org.id, status=str(org.status), verified=org.verified)
+
+
+@router.post(
+    "/{organization_id}/confirmation",
+    summary="Confirma el correo con el token recibido; entrega la clave de API una sola vez",
+    responses=problem_responses(403, 404, 409, 410),
+)
+async def confirm(organization_id: str, body: ConfirmationInput, store: Store) -> KeyIssued:
+    org, version = await load_organization(store, organization_id)
+    outcome = org.confirm(body.token, now())
+    org = await _save(store, outcome, version)
+    assert outcome.api_key is not None
+    return KeyIssued(id=org.id, status=str(org.status), api_key=outcome.api_key)
+
+
+@router.post(
+    "/{organization_id}/confirmation-request",
+    status_code=202,
+    summary="Envía de nuevo el enlace de confirmación al contacto registrado",
+    responses=problem_responses(404, 409),
+)
+async def renew_confirmation(organization_id: str, store: Store) -> Registered:
+    org, version = await load_organization(store, organization_id)
+    org = await _save(store, org.renew_confirmation(now()), version)
+    return Registered(id=org.id, status=str(org.status))
+
+
+@router.post(
+    "/{organization_id}/activation",
+    summary="El equipo activa una inscripción pendiente en nombre de la organización",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def activate(
+    organization_id: str, body: ReasonInput, store: Store, staff: Staff
+) -> KeyIssued:
+    org, version = await load_organization(store, organization_id)
+    assert staff.id is not None
+    outcome = org.activate_by_staff(body.reason, staff.id, now())
+    org = await _save(store, outcome, version)
+    assert outcome.api_key is not None
+    return KeyIssued(id=org.id, status=str(org.status), api_key=outcome.api_key)
+
+
+@router.post(
+    "/{organization_id}/api-key",
+    summary="Rota la clave de API (la anterior deja de servir)",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def rotate_api_key(organization_id: str, store: Store, caller: Caller) -> KeyIssued:
+    require_owner_or_staff(organization_id, caller)
+    org, version = await load_organization(store, organization_id)
+    outcome = org.rotate_api_key(now())
+    org = await _save(store, outcome, version)
+    assert outcome.api_key is not None
+    return KeyIssued(id=org.id, status=str(org.status), api_key=outcome.api_key)
+
+
+@router.post(
+    "/{organization_id}/verification",
+    summary="El equipo marca (o desmarca) una organización como verificada",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def verify(
+    organization_id: str, body: VerificationInput, store: Store, staff: Staff
+) -> StatusChange:
+    org, version = await load_organization(store, organization_id)
+    assert staff.id is not None
+    outcome = org.verify(body.reason, staff.id, now(), verified=body.verified)
+    org = await _save(store, outcome, version)
+    return StatusChange(id=org.id, status=str(org.status), verified=org.verified)
+
+
+@router.post(
+    "/{organization_id}/suspension",
+    summary="El equipo suspende una organización (sale del directorio)",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def suspend(
+    organization_id: str, body: ReasonInput, store: Store, staff: Staff
+) -> StatusChange:
+    org, version = await load_organization(store, organization_id)
+    assert staff.id is not None
+    org = await _save(store, org.suspend(body.reason, staff.id, now()), version)
+    return StatusChange(id=org.id, status=str(org.status), verified=org.verified)
+
+
+@router.post(
+    "/{organization_id}/reinstatement",
+    summary="El equipo levanta la suspensión",
+    responses=problem_responses(401, 403, 404, 409),
+)
+async def reinstate(
+    organization_id: str, body: ReasonInput, store: Store, staff: Staff
+) -> StatusChange:
+    org, version = await load_organization(store, organization_id)
+    assert staff.id is not None
+    org = await _save(store, org.reinstate(body.reason, staff.id, now()), version)
+    return StatusChange(id=org.id, status=str(org.status), verified=org.verified)

@@ -1,0 +1,138 @@
+"""Staff views: full records, the pending queue with duplicate warnings, and counts.
+
+Counts answer questions such as "how many organisations registered between 1 and 22 September,
+by sector" straight from the data (`GET /v1/staff/registrations/summary`).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from services.registry.api.deps import Staff, Store
+from services.registry.domain.duplicates import DuplicateWarning, find_duplicates
+from services.registry.domain.organization import OrganizationStatus
+from services.registry.domain.views import StaffProfile, staff_view
+from shared.problems import problem_responses
+
+router = APIRouter(prefix="/v1/staff", tags=["equipo"])
+
+SummaryField = Literal[
+    "sector",
+    "macrozone",
+    "head_office_region",
+    "scope",
+    "legal_form",
+    "roles",
+    "themes",
+    "regions",
+    "links_with_others",
+    "has_alliances",
+    "traits",
+    "status",
+    "call_id",
+]
+
+
+class StaffQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    status: OrganizationStatus | None = None
+    call_id: str | None = Field(default=None, max_length=64)
+    registered_from: AwareDatetime | None = None
+    registered_to: AwareDatetime | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+    offset: int = Field(default=0, ge=0, le=1_000_000)
+
+
+class SummaryQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    by: SummaryField = "sector"
+    status: OrganizationStatus | None = None
+    call_id: str | None = Field(default=None, max_length=64)
+    registered_from: AwareDatetime | None = None
+    registered_to: AwareDatetime | None = None
+
+
+class StaffRecord(BaseModel):
+    organization: StaffProfile
+    duplicates: list[DuplicateWarning]
+
+
+class StaffList(BaseModel):
+    items: list[StaffRecord]
+    offset: int
+    limit: int
+
+
+class Summary(BaseModel):
+    by: str
+    total: int
+    counts: dict[str, int] = Field(
+        description="Organizaciones por valor; listas cuentan cada valor"
+    )
+    filters: dict[str, Any]
+
+
+def _filters(
+    status: str | None,
+    call_id: str | None,
+    registered_from: datetime | None,
+    registered_to: datetime | None,
+) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if status:
+        filters["status"] = str(status)
+    if call_id:
+        filters["call_id"] = call_id
+    window: dict[str, datetime] = {}
+    if registered_from:
+        window["$gte"] = registered_from
+    if registered_to:
+        window["$lt"] = registered_to
+    if window:
+        filters["registered_at"] = window
+    return filters
+
+
+@router.get(
+    "/organizations",
+    summary="Fichas completas; las pendientes traen avisos de posibles duplicados",
+    responses=problem_responses(401, 403),
+)
+async def list_organizations(
+    query: Annotated[StaffQuery, Query()], store: Store, _staff: Staff
+) -> StaffList:
+    filters = _filters(query.status, query.call_id, query.registered_from, query.registered_to)
+    orgs = await store.organizations.staff_list(filters, query.limit, query.offset)
+    items = []
+    for org in orgs:
+        duplicates: list[DuplicateWarning] = []
+        if org.status == OrganizationStatus.PENDING:
+            candidates = await store.organizations.duplicate_candidates(org)
+            duplicates = find_duplicates(org, candidates)
+        items.append(StaffRecord(organization=staff_view(org), duplicates=duplicates))
+    return StaffList(items=items, offset=query.offset, limit=query.limit)
+
+
+@router.get(
+    "/registrations/summary",
+    summary="Cuántas organizaciones se inscribieron, por un campo, en un período",
+    responses=problem_responses(401, 403),
+)
+async def registrations_summary(
+    query: Annotated[SummaryQuery, Query()], store: Store, _staff: Staff
+) -> Summary:
+    filters = _filters(query.status, query.call_id, query.registered_from, query.registered_to)
+    counts = await store.organizations.count_by(filters, query.by)
+    total = await store.organizations.collection.count_documents(filters)
+    return Summary(
+        by=query.by,
+        total=total,
+        counts=counts,
+        filters=query.model_dump(mode="json", exclude={"by"}, exclude_none=True),
+    )

@@ -1,0 +1,219 @@
+"""The public directory: query model, MongoDB filter, cursor pagination and CSV.
+
+The filter uses only what FerretDB 1.x supports: equality (also on array fields), ``$and``,
+``$or``, ``$gt`` and ``$regex``; no ``$text``, ``$lookup`` or ``$facet``. Text search runs on
+``name_search``, a normalised copy of the names, with one escaped regex per word of the
+normalised query. The order is (``name_sort``, ``_id``): unique, so pages never repeat or skip a
+row, and the cursor is the last row's pair, opaque to clients (base64url JSON).
+
+Paging contract for the storage layer: ``find(directory_filter(q)).sort(DIRECTORY_SORT)
+.limit(q.limit + 1)``, then ``directory_page(rows, q.limit)``: the extra row only says whether
+there is a next page.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import csv
+import io
+import json
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from services.registry.domain.errors import InvalidCursor
+from services.registry.domain.organization import (
+    Organization,
+    OrganizationStatus,
+    organization_document,
+)
+from services.registry.domain.profile import (
+    MacrozoneId,
+    RegionCode,
+    Role,
+    Scope,
+    Sector,
+    Theme,
+)
+from services.registry.domain.text import normalize_text
+from services.registry.domain.views import PublicProfile, public_view
+
+__all__ = [
+    "CSV_COLUMNS",
+    "DIRECTORY_SORT",
+    "PENDING_SORT",
+    "DirectoryPage",
+    "DirectoryQuery",
+    "decode_cursor",
+    "directory_csv",
+    "directory_filter",
+    "directory_page",
+    "encode_cursor",
+    "iter_csv",
+    "pending_filter",
+]
+
+DIRECTORY_SORT: Final[list[tuple[str, int]]] = [("name_sort", 1), ("_id", 1)]
+PENDING_SORT: Final[list[tuple[str, int]]] = [("registered_at", 1), ("_id", 1)]
+MAX_SEARCH_WORDS: Final = 6
+_BAD_CURSOR = "El cursor no es válido; use el valor next_cursor de la respuesta anterior."
+
+
+class DirectoryQuery(BaseModel):
+    """Query parameters of ``GET /v1/organizations``; filters combine with AND."""
+
+    model_config = ConfigDict(extra="forbid", use_enum_values=True)
+
+    macrozone: MacrozoneId | None = None
+    region: RegionCode | None = None
+    theme: Theme | None = None
+    role: Role | None = None
+    sector: Sector | None = None
+    scope: Scope | None = None
+    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
+        default=None, description="Busca en el nombre y el nombre corto, sin tildes."
+    )
+    limit: int = Field(default=50, ge=1, le=200)
+    cursor: Annotated[str, StringConstraints(max_length=600)] | None = None
+    format: Literal["json", "csv"] = "json"
+
+
+class DirectoryPage(BaseModel):
+    items: list[PublicProfile]
+    next_cursor: str | None
+
+
+def encode_cursor(name_sort: str, organization_id: str) -> str:
+    raw = json.dumps([name_sort, organization_id], ensure_ascii=False, separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[str, str]:
+    """The (name_sort, id) a cursor points after; ``InvalidCursor`` for anything else."""
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        value = json.loads(raw.decode())
+    except (binascii.Error, ValueError):  # UnicodeDecodeError and JSONDecodeError included
+        value = None
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(part, str) and len(part) <= 300 for part in value)
+    ):
+        raise InvalidCursor(_BAD_CURSOR, errors=[{"field": "cursor", "message": _BAD_CURSOR}])
+    return value[0], value[1]
+
+
+def directory_filter(query: DirectoryQuery) -> dict[str, Any]:
+    """MongoDB filter: listed organisations matching every given filter, after the cursor."""
+    clauses: list[dict[str, Any]] = [
+        {"status": OrganizationStatus.ACTIVE.value},
+        {"consent.publish_profile": True},
+    ]
+    equalities = {
+        "macrozone": query.macrozone,
+        "regions": query.region,  # equality on an array field: "works in this region"
+        "themes": query.theme,
+        "roles": query.role,
+        "sector": query.sector,
+        "scope": query.scope,
+    }
+    clauses += [{name: str(value)} for name, value in equalities.items() if value is not None]
+    if query.q:
+        words = normalize_text(query.q).split()[:MAX_SEARCH_WORDS]
+        clauses += [{"name_search": {"$regex": re.escape(word)}} for word in words]
+    if query.cursor is not None:
+        name_sort, last_id = decode_cursor(query.cursor)
+        clauses.append(
+            {
+                "$or": [
+                    {"name_sort": {"$gt": name_sort}},
+                    {"$and": [{"name_sort": name_sort}, {"_id": {"$gt": last_id}}]},
+                ]
+            }
+        )
+    return {"$and": clauses}
+
+
+def directory_page(rows: Sequence[Organization], limit: int) -> DirectoryPage:
+    """A page from up to ``limit + 1`` rows fetched in ``DIRECTORY_SORT`` order."""
+    page = rows[:limit]
+    next_cursor = None
+    if len(rows) > limit and page:
+        last = organization_document(page[-1])
+        next_cursor = encode_cursor(last["name_sort"], last["_id"])
+    return DirectoryPage(items=[public_view(org) for org in page], next_cursor=next_cursor)
+
+
+def pending_filter() -> dict[str, Any]:
+    """Staff's queue of registrations waiting for confirmation (sort with ``PENDING_SORT``)."""
+    return {"status": OrganizationStatus.PENDING.value}
+
+
+# --- CSV --------------------------------------------------------------------------------------
+
+CSV_COLUMNS: Final[tuple[str, ...]] = (
+    "id",
+    "rut",
+    "name",
+    "short_name",
+    "sector",
+    "legal_form",
+    "head_office_region",
+    "macrozone",
+    "regions",
+    "comunas",
+    "scope",
+    "roles",
+    "themes",
+    "links_with_others",
+    "has_alliances",
+    "traits",
+    "website",
+    "description",
+    "year_founded",
+    "verified",
+    "registered_at",
+    "call_id",
+)
+_FORMULA_START: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: Any) -> str:
+    """Lists joined by ';', booleans true/false, null empty; text that a spreadsheet would run
+    as a formula gets a leading apostrophe (OWASP CSV injection)."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | tuple):
+        return ";".join(str(v) for v in value)
+    text = str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def iter_csv(profiles: Iterable[PublicProfile], *, header: bool = True) -> Iterator[str]:
+    """CSV lines (RFC 4180, CRLF) in ``CSV_COLUMNS`` order, for streaming responses."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+
+    def flush(row: Sequence[str]) -> str:
+        writer.writerow(row)
+        line = buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+        return line
+
+    if header:
+        yield flush(CSV_COLUMNS)
+    for profile in profiles:
+        data = profile.model_dump(mode="json")
+        yield flush([_cell(data[column]) for column in CSV_COLUMNS])
+
+
+def directory_csv(profiles: Iterable[PublicProfile]) -> str:
+    """The whole CSV as text; encode as UTF-8 (``text/csv; charset=utf-8``)."""
+    return "".join(iter_csv(profiles))

@@ -1,0 +1,73 @@
+"""Staff and funder API keys (created and revoked with the CLI); only hashes are stored."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Literal
+
+from pymongo import ASCENDING
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.auth import hash_secret, new_api_key
+from shared.events.registry import ApiClientIssued, ApiClientRevoked
+from shared.settings import ServiceSettings
+from shared.storage.mongo import Document
+from shared.storage.outbox import new_document_with_outbox, outbox_entries, with_outbox
+
+API_CLIENTS = "api_clients"
+ClientKind = Literal["staff", "funder"]
+
+
+@dataclass(frozen=True)
+class ApiClient:
+    id: str
+    kind: ClientKind
+    label: str
+
+
+class ApiClientRepository:
+    def __init__(self, db: AsyncDatabase[Document], settings: ServiceSettings) -> None:
+        self.collection = db[API_CLIENTS]
+        self.settings = settings
+
+    async def ensure_indexes(self) -> None:
+        await self.collection.create_index([("key_hash", ASCENDING)], name="key_hash")
+
+    async def issue(self, kind: ClientKind, label: str) -> tuple[ApiClient, str]:
+        """A new key, returned once; `label` says whose it is (a team, not a person's e-mail)."""
+        client = ApiClient(id=uuid.uuid4().hex, kind=kind, label=label)
+        key = new_api_key(kind)
+        now = datetime.now(UTC)
+        doc = {
+            "_id": client.id,
+            "kind": kind,
+            "label": label,
+            "key_hash": hash_secret(key),
+            "created_at": now,
+            "revoked_at": None,
+        }
+        entries = outbox_entries([ApiClientIssued(client_id=client.id, kind=kind)], self.settings)
+        await self.collection.insert_one(new_document_with_outbox(doc, entries))
+        return client, key
+
+    async def revoke(self, client_id: str) -> bool:
+        entries = outbox_entries([ApiClientRevoked(client_id=client_id)], self.settings)
+        result = await self.collection.update_one(
+            {"_id": client_id, "revoked_at": None},
+            with_outbox({"$set": {"revoked_at": datetime.now(UTC)}}, entries),
+        )
+        return result.matched_count == 1
+
+    async def by_key(self, api_key: str) -> ApiClient | None:
+        doc = await self.collection.find_one({"key_hash": hash_secret(api_key), "revoked_at": None})
+        if doc is None:
+            return None
+        return ApiClient(id=doc["_id"], kind=doc["kind"], label=doc["label"])
+
+    async def list(self) -> list[Document]:
+        return [
+            {k: v for k, v in doc.items() if k not in ("key_hash", "outbox", "outbox_pending")}
+            async for doc in self.collection.find({}).sort([("created_at", ASCENDING)])
+        ]
