@@ -2,7 +2,7 @@
 # `make test`: install what is missing, start a throw-away Kafka and FerretDB (instance "test",
 # own ports and data, so a running `make run` stack is untouched), run lint, types and every
 # test, stop what it started, exit non-zero on any failure.
-export ARTICULA_INSTANCE=test
+export ARTICULA_INSTANCE="${ARTICULA_TEST_INSTANCE:-test}"
 export KAFKA_PORT="${TEST_KAFKA_PORT:-19092}" KAFKA_CONTROLLER_PORT="${TEST_KAFKA_CONTROLLER_PORT:-19093}"
 export FERRETDB_PORT="${TEST_FERRETDB_PORT:-37017}" FERRETDB_DEBUG_PORT="${TEST_FERRETDB_DEBUG_PORT:-18088}"
 COMPONENT=test

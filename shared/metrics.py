@@ -11,7 +11,6 @@ from collections.abc import Awaitable, Callable
 
 from fastapi import FastAPI, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
-from starlette.routing import Match
 
 HTTP_REQUESTS = Counter(
     "articula_http_requests", "HTTP requests handled", ["method", "route", "status"]
@@ -59,12 +58,10 @@ OUTBOX_PUBLISHED = Counter("articula_outbox_published", "Events published by the
 
 
 def _route_of(request: Request) -> str:
-    """The route template (`/v1/organizations/{id}`), never the raw path: bounded cardinality."""
-    for route in request.app.router.routes:
-        match, _ = route.matches(request.scope)
-        if match == Match.FULL:
-            return str(getattr(route, "path", "unmatched"))
-    return "unmatched"
+    """The route template (`/v1/organizations/{organization_id}`), never the raw path, so the
+    label stays bounded. Starlette records the matched route in the scope during routing."""
+    route = request.scope.get("route")
+    return str(getattr(route, "path", "unmatched"))
 
 
 def install_http_metrics(app: FastAPI) -> None:

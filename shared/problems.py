@@ -98,6 +98,10 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(parts) or "body"
 
 
+def _characters(count: Any) -> str:
+    return f"{count} carácter" if count == 1 else f"{count} caracteres"
+
+
 def spanish_message(error: Any) -> str:
     """Translate one pydantic error into a sentence a person can act on."""
     kind: str = error.get("type", "")
@@ -107,9 +111,9 @@ def spanish_message(error: Any) -> str:
     if kind == "extra_forbidden":
         return "Este campo no existe en el formulario."
     if kind in ("string_too_short",):
-        return f"Debe tener al menos {ctx.get('min_length')} caracteres."
+        return f"Debe tener al menos {_characters(ctx.get('min_length'))}."
     if kind in ("string_too_long",):
-        return f"Debe tener como máximo {ctx.get('max_length')} caracteres."
+        return f"Debe tener como máximo {_characters(ctx.get('max_length'))}."
     if kind == "too_short":
         return f"Debe tener al menos {ctx.get('min_length')} elemento(s)."
     if kind == "too_long":

@@ -1,7 +1,8 @@
-"""`python -m services.registry [serve]`."""
+"""`python -m services.registry [serve | keys … | confirmation-token …]`."""
 
-from services.registry.settings import RegistrySettings
-from shared.serve import serve
+import sys
+
+from services.registry.cli import main
 
 if __name__ == "__main__":
-    serve("services.registry.main:create_app", RegistrySettings())
+    sys.exit(main())

@@ -138,10 +138,11 @@ class ReliableConsumer:
                 batches = await consumer.getmany(timeout_ms=500, max_records=200)
                 if consumer.assignment():
                     self.assigned.set()
-                for tp, records in batches.items():
-                    for record in records:
-                        await self._process(tp, record)
-                    await self.commit_handled([tp])
+                # Partitions are independent: handle them concurrently, each in order.
+                await asyncio.gather(
+                    *(self._process_partition(tp, records) for tp, records in batches.items())
+                )
+                await self.commit_handled(list(batches))
                 await self._update_lag(consumer)
         finally:
             self._consumer = None
@@ -173,6 +174,10 @@ class ReliableConsumer:
             CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.group).set(
                 max(0, highwater - position)
             )
+
+    async def _process_partition(self, tp: TopicPartition, records: list[Any]) -> None:
+        for record in records:
+            await self._process(tp, record)
 
     async def _process(self, tp: TopicPartition, record: Any) -> None:
         CONSUMER_CONSUMED.labels(tp.topic, self.group).inc()

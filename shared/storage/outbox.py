@@ -131,20 +131,33 @@ class OutboxRelay:
         finally:
             await producer.stop()
 
-    async def publish_hinted(self, producer: Any) -> int:
+    async def publish_hinted(self, producer: Any, concurrency: int = 16) -> int:
+        """Publish the hinted documents, several at a time (each one's entries in order)."""
         published = 0
         while self._hints:
-            (name, doc_id), _ = self._hints.popitem()
-            # A bare `_id` lookup: FerretDB scans the collection when a projection is added.
-            doc = await self.db[name].find_one({"_id": doc_id})
-            if doc is not None:
-                try:
-                    published += await self._publish_document(producer, name, doc)
-                except BaseException:
+            chunk: list[tuple[str, Any]] = []
+            while self._hints and len(chunk) < concurrency:
+                (name, doc_id), _ = self._hints.popitem()
+                chunk.append((name, doc_id))
+            results = await asyncio.gather(
+                *(self._publish_hint(producer, name, doc_id) for name, doc_id in chunk),
+                return_exceptions=True,
+            )
+            for (name, doc_id), result in zip(chunk, results, strict=True):
+                if isinstance(result, BaseException):
                     self._hints[(name, doc_id)] = None  # retried after the reconnect
-                    raise
+                else:
+                    published += result
+            errors = [r for r in results if isinstance(r, BaseException)]
+            if errors:
+                raise errors[0]
         OUTBOX_PENDING.set(len(self._hints))
         return published
+
+    async def _publish_hint(self, producer: Any, name: str, doc_id: Any) -> int:
+        # A bare `_id` lookup: FerretDB scans the collection when a projection is added.
+        doc = await self.db[name].find_one({"_id": doc_id})
+        return 0 if doc is None else await self._publish_document(producer, name, doc)
 
     async def publish_pending(self, producer: Any, batch: int = 500) -> int:
         """A full pass over every collection; returns how many events were published."""

