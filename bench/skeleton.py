@@ -100,6 +100,29 @@ async def raw_baseline(count: int, concurrency: int) -> Result:
     return Result("raw aiokafka produce→consume", count, end - start, latencies)
 
 
+async def raw_database(count: int, concurrency: int) -> Result:
+    """The other ceiling: single-document inserts into the same FerretDB, same concurrency."""
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(MONGODB_URL)
+    collection = mongo["bench_raw"][f"c{uuid.uuid4().hex[:8]}"]
+    semaphore = asyncio.Semaphore(concurrency)
+    latencies: list[float] = []
+
+    async def write(i: int) -> None:
+        async with semaphore:
+            begin = time.perf_counter()
+            await collection.insert_one(
+                {"_id": uuid.uuid4().hex, "message": f"n{i}", "pad": "x" * 120}
+            )
+            latencies.append(time.perf_counter() - begin)
+
+    start = time.perf_counter()
+    await asyncio.gather(*(write(i) for i in range(count)))
+    seconds = time.perf_counter() - start
+    await mongo.drop_database("bench_raw")
+    await mongo.close()
+    return Result("raw FerretDB insert_one", count, seconds, latencies)
+
+
 async def applied_total(http: httpx.AsyncClient, service: str) -> float:
     """Events a consuming service applied, from its /metrics (no load on the database)."""
     port = os.environ[f"{service.upper()}_PORT"]
@@ -154,6 +177,7 @@ def main() -> list[str]:
     sampler = MemorySampler(pids)
     with sampler.sampling():
         raw = asyncio.run(raw_baseline(count, concurrency))
+        raw_db = asyncio.run(raw_database(count, concurrency))
         ours = asyncio.run(through_services(count, concurrency))
     lines = [
         "## Delivery machinery vs raw Kafka (issue 2)",
@@ -163,13 +187,20 @@ def main() -> list[str]:
         "| path | events/s | latency | ratio to raw |",
         "|---|---|---|---|",
         f"| {raw.name} | {raw.rate:.0f} | {summary_ms(raw.latencies)} | 1.00 |",
+        f"| {raw_db.name} (not an event path: the database's own ceiling) | {raw_db.rate:.0f} | "
+        f"{summary_ms(raw_db.latencies)} | {raw_db.rate / raw.rate:.2f} |",
         f"| {ours.name} | {ours.rate:.0f} | {summary_ms(ours.latencies)} | "
         f"{ours.rate / raw.rate:.2f} (throughput), "
-        f"{percentile(ours.latencies, 50) / percentile(raw.latencies, 50):.1f}× p50 latency |",
+        f"{percentile(ours.latencies, 50) / percentile(raw.latencies, 50):.1f}× p50 latency; "
+        f"{ours.rate / raw_db.rate:.2f} of raw FerretDB inserts |",
         "",
-        "The project's path does per event: one HTTP request, one MongoDB insert with its outbox "
-        "entry, one relay publish and one conditional `$unset`, then in each of three services an "
-        "inbox lookup, one idempotent update, one inbox insert and a commit per batch.",
+        "The project's path does per event: one HTTP request, one insert of the state with its "
+        "outbox entry, the relay's lookup, publish and removal, then in each of three services "
+        "an inbox claim (insert), the handler's idempotent insert and the inbox completion: "
+        "about 12 single-document database operations per event, against one Kafka send and "
+        "one fetch for the raw path. On FerretDB (SQLite) each costs ~1.5 ms of its CPU, on two "
+        "cores shared with Kafka and five Python processes, so the database, not Kafka or the "
+        "Python services, bounds the rate; on MongoDB the same operations cost a fraction.",
         "",
         "### Resident memory",
         "",

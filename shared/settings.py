@@ -26,6 +26,11 @@ class ServiceSettings(BaseSettings):
     mongodb_url: str = Field(
         default="mongodb://127.0.0.1:27017", validation_alias=AliasChoices("MONGODB_URL")
     )
+    # Connections per service. SQLite (under FerretDB) takes one writer at a time and makes the
+    # others sleep and retry, so a small pool that queues in the client is much faster there.
+    mongodb_max_pool_size: int = Field(
+        default=100, validation_alias=AliasChoices("MONGODB_MAX_POOL_SIZE")
+    )
     # Prefixes isolate deployments (and test runs) sharing one broker or database server.
     topic_prefix: str = Field(default="", validation_alias=AliasChoices("ARTICULA_TOPIC_PREFIX"))
     database_prefix: str = Field(

@@ -2,9 +2,10 @@
 
 Guarantees, in order of importance:
 - at-least-once: an offset is committed only after its record was handled (or dead-lettered);
-- effectively-once: every handled event is recorded in the service's inbox keyed by
-  CloudEvents `source|id`, so a redelivery (crash before commit, rebalance, a relay that
-  published twice) is recognised and skipped;
+- effectively-once: every event is claimed in the service's inbox keyed by CloudEvents
+  `source|id` before it is handled and marked done after, so a redelivery (crash before
+  commit, rebalance, a relay that published twice) is recognised and skipped, and one whose
+  earlier attempt died mid-way is handled again (handlers are idempotent, see `apply_once`);
 - a record that can never be handled (malformed, or failing after bounded retries) goes to the
   service's dead-letter topic with its origin and error, and the partition moves on;
 - infrastructure failures (database or broker unreachable) are not the record's fault: they
@@ -198,14 +199,15 @@ class ReliableConsumer:
         with structlog.contextvars.bound_contextvars(
             event_id=envelope.id, event_type=envelope.type, correlation_id=envelope.correlation_id
         ):
-            if await self._until_infra_ok(self.inbox.seen, envelope.dedup_key):
+            if not await self._until_infra_ok(self.inbox.claim, envelope):
                 log.info("event_duplicate_skipped")
                 return "duplicate"
             error = await self._handle_with_retries(tp, handler, envelope)
             if error is not None:
                 await self._dead_letter(tp, record, "handler_failed", error)
+                await self._until_infra_ok(self.inbox.complete, envelope, "dead_lettered")
                 return "dead_lettered"
-            await self._until_infra_ok(self.inbox.record, envelope)
+            await self._until_infra_ok(self.inbox.complete, envelope)
             faults.maybe_crash(faults.AFTER_HANDLE, self.settings.fault_point)
             log.info("event_applied")
             return "applied"

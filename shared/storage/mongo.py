@@ -18,6 +18,7 @@ def create_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
         serverSelectionTimeoutMS=3000,
         connectTimeoutMS=3000,
         retryWrites=True,
+        maxPoolSize=settings.mongodb_max_pool_size,
         tz_aware=True,
         appname=f"articula-{settings.service_name}",
     )

@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
-from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import faults
@@ -88,12 +87,12 @@ class OutboxRelay:
         self.settings = settings
         self.db = db
         self.collections = collections
-        self._hints: dict[tuple[str, Any], None] = {}
+        self._hints: dict[tuple[str, Any], int] = {}  # (collection, _id) → lookups tried
         self._wake = asyncio.Event()
 
     def notify(self, collection: str, doc_id: Any) -> None:
         """Called after a write: publish that document's events now."""
-        self._hints[(collection, doc_id)] = None
+        self._hints[(collection, doc_id)] = 0
         self._wake.set()
 
     async def ensure_indexes(self) -> None:
@@ -117,7 +116,8 @@ class OutboxRelay:
         producer = create_producer(self.settings)
         await producer.start()
         try:
-            next_scan = 0.0
+            await self.publish_pending(producer, every_document=True)
+            next_scan = time.monotonic() + self.settings.outbox_scan_seconds
             while True:
                 if time.monotonic() >= next_scan:
                     await self.publish_pending(producer)
@@ -131,46 +131,61 @@ class OutboxRelay:
         finally:
             await producer.stop()
 
-    async def publish_hinted(self, producer: Any, concurrency: int = 16) -> int:
-        """Publish the hinted documents, several at a time (each one's entries in order)."""
+    async def publish_hinted(self, producer: Any, batch: int = 200) -> int:
+        """Publish the hinted documents, a batch at a time (each one's entries in order)."""
         published = 0
         while self._hints:
-            chunk: list[tuple[str, Any]] = []
-            while self._hints and len(chunk) < concurrency:
-                (name, doc_id), _ = self._hints.popitem()
-                chunk.append((name, doc_id))
-            results = await asyncio.gather(
-                *(self._publish_hint(producer, name, doc_id) for name, doc_id in chunk),
-                return_exceptions=True,
-            )
-            for (name, doc_id), result in zip(chunk, results, strict=True):
-                if isinstance(result, BaseException):
-                    self._hints[(name, doc_id)] = None  # retried after the reconnect
-                else:
-                    published += result
-            errors = [r for r in results if isinstance(r, BaseException)]
-            if errors:
-                raise errors[0]
+            chunk: list[tuple[tuple[str, Any], int]] = []
+            while self._hints and len(chunk) < batch:
+                chunk.append(self._hints.popitem())
+            missing: list[tuple[tuple[str, Any], int]] = []
+            try:
+                for name in {name for (name, _), _ in chunk}:
+                    keys = [(key, tries) for key, tries in chunk if key[0] == name]
+                    # Bare `_id` lookups: FerretDB scans when a projection is added.
+                    found = await asyncio.gather(
+                        *(self.db[name].find_one({"_id": key[1]}) for key, _ in keys)
+                    )
+                    missing += [kt for kt, doc in zip(keys, found, strict=True) if doc is None]
+                    docs = [doc for doc in found if doc is not None]
+                    published += await self._publish_documents(producer, name, docs)
+            except BaseException:
+                for key, tries in chunk:
+                    self._hints[key] = tries  # retried after the reconnect
+                raise
+            # A read can briefly miss a write FerretDB just committed (SQLite snapshot of another
+            # connection): look again a few times, then leave it to the periodic pass.
+            for key, tries in missing:
+                if tries < 5:
+                    self._hints[key] = tries + 1
+            if missing and self._hints:
+                await asyncio.sleep(0.05)
         OUTBOX_PENDING.set(len(self._hints))
         return published
 
-    async def _publish_hint(self, producer: Any, name: str, doc_id: Any) -> int:
-        # A bare `_id` lookup: FerretDB scans the collection when a projection is added.
-        doc = await self.db[name].find_one({"_id": doc_id})
-        return 0 if doc is None else await self._publish_document(producer, name, doc)
+    async def publish_pending(
+        self, producer: Any, batch: int = 500, *, every_document: bool = False
+    ) -> int:
+        """A pass over every collection; returns how many events were published.
 
-    async def publish_pending(self, producer: Any, batch: int = 500) -> int:
-        """A full pass over every collection; returns how many events were published."""
+        Periodic passes look at flagged documents (an index on MongoDB). The start-up pass
+        looks at every document's outbox, so an entry whose flag another instance cleared in
+        the instant before this one crashed is still found.
+        """
         published = 0
         pending = 0
         oldest: datetime | None = None
         for name in self.collections:
-            cursor = self.db[name].find({PENDING: True}, {"outbox": 1}).limit(batch)
-            async for doc in cursor:
+            query = {} if every_document else {PENDING: True}
+            cursor = self.db[name].find(query, {"outbox": 1})
+            if not every_document:
+                cursor = cursor.limit(batch)
+            docs = [doc async for doc in cursor if doc.get("outbox")]
+            for doc in docs:
                 for entry in (doc.get("outbox") or {}).values():
                     pending += 1
                     oldest = entry["time"] if oldest is None else min(oldest, entry["time"])
-                published += await self._publish_document(producer, name, doc)
+            published += await self._publish_documents(producer, name, docs)
         OUTBOX_PENDING.set(max(0, pending - published))
         OUTBOX_OLDEST_SECONDS.set(
             0
@@ -181,46 +196,51 @@ class OutboxRelay:
             log.info("outbox_pass_published", events=published)
         return published
 
-    async def _publish_document(self, producer: Any, name: str, doc: Document) -> int:
-        """Publish a document's entries in order, then remove them and clear the pending flag.
+    async def _publish_documents(self, producer: Any, name: str, docs: list[Document]) -> int:
+        """Publish the documents' entries (each document's in order), then remove them.
 
-        Only bare `_id` filters, which FerretDB serves from SQLite's primary key (any other
-        filter, or a projection, scans the collection).
+        One wait for all the acknowledgements instead of one per document: per-document round
+        trips capped the relay at a few dozen events per second. Clearing the flag without
+        re-reading is safe: a writer that adds entries meanwhile sets the flag itself and hints
+        its own relay, which publishes them.
         """
-        entries = sorted((doc.get("outbox") or {}).items(), key=lambda kv: kv[1]["seq"])
-        if not entries:
-            return 0
         futures = []
-        for event_id, entry in entries:
-            record = self._record(event_id, entry)
-            key = record.key.encode() if isinstance(record.key, str) else record.key
-            futures.append(
-                await producer.send(
-                    entry["topic"],
-                    value=record.value,
-                    key=key,
-                    headers=list(record.headers.items()),
+        removals: list[tuple[Any, Document]] = []
+        for doc in docs:
+            entries = sorted((doc.get("outbox") or {}).items(), key=lambda kv: kv[1]["seq"])
+            if not entries:
+                continue
+            for event_id, entry in entries:
+                record = self._record(event_id, entry)
+                key = record.key.encode() if isinstance(record.key, str) else record.key
+                futures.append(
+                    await producer.send(
+                        entry["topic"],
+                        value=record.value,
+                        key=key,
+                        headers=list(record.headers.items()),
+                    )
+                )
+                OUTBOX_PUBLISHED.labels(entry["topic"]).inc()
+            removals.append(
+                (
+                    doc["_id"],
+                    {
+                        "$unset": {f"outbox.{event_id}": "" for event_id, _ in entries},
+                        "$set": {PENDING: False},
+                    },
                 )
             )
+        if not futures:
+            return 0
         await asyncio.gather(*futures)
         faults.maybe_crash(faults.AFTER_PUBLISH, self.settings.fault_point)
+        # One update at a time: FerretDB 1.24 stalls on a multi-statement bulk update, and
+        # concurrent writers to one SQLite file only wait on each other's lock.
         collection = self.db[name]
-        # Remove what was published and clear the flag in one write; entries a writer added
-        # meanwhile show in the returned document and get their flag and hint back.
-        after = await collection.find_one_and_update(
-            {"_id": doc["_id"]},
-            {
-                "$unset": {f"outbox.{event_id}": "" for event_id, _ in entries},
-                "$set": {PENDING: False},
-            },
-            return_document=ReturnDocument.AFTER,  # no projection: FerretDB 1.x refuses one
-        )
-        for _, entry in entries:
-            OUTBOX_PUBLISHED.labels(entry["topic"]).inc()
-        if after is not None and after.get("outbox"):
-            await collection.update_one({"_id": doc["_id"]}, {"$set": {PENDING: True}})
-            self.notify(name, doc["_id"])
-        return len(entries)
+        for doc_id, update in removals:
+            await collection.update_one({"_id": doc_id}, update)
+        return len(futures)
 
     @staticmethod
     def _record(event_id: str, entry: Document) -> Any:
