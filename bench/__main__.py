@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bench import skeleton
+from bench import registry, skeleton
 from bench.common import ROOT, machine_description
 
 
 def main() -> None:
-    sections = [skeleton.main()]
+    sections = [skeleton.main(), registry.main()]
     text = [
         "# Benchmarks",
         "",

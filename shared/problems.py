@@ -174,6 +174,8 @@ def install_problem_handlers(app: FastAPI) -> None:
     async def on_http(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "")
+        if exc.status_code == 400:
+            detail = "No se pudo leer el cuerpo de la solicitud: envíe JSON en UTF-8."
         if exc.status_code == 404 and detail == "Not Found":
             detail = "El recurso solicitado no existe."
         if exc.status_code == 405:

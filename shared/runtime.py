@@ -24,9 +24,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.kafka.consumer import ReliableConsumer, Subscription
 from shared.logging import configure_logging
 from shared.metrics import install_http_metrics
-from shared.problems import install_problem_handlers
+from shared.problems import install_problem_handlers, problem_responses
 from shared.settings import ServiceSettings
 from shared.storage.inbox import Inbox
+from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document, create_client, ping, service_database
 from shared.storage.outbox import OutboxRelay
 
@@ -56,7 +57,8 @@ class Runtime:
         self.settings = spec.settings
         self.client: AsyncMongoClient[Document] = create_client(spec.settings)
         self.db: AsyncDatabase[Document] = service_database(self.client, spec.settings)
-        self.relay = OutboxRelay(spec.settings, self.db, list(spec.outbox_collections))
+        self.locks = DocumentLocks()  # shared by the API's writes and the relay's
+        self.relay = OutboxRelay(spec.settings, self.db, list(spec.outbox_collections), self.locks)
         self.consumer: ReliableConsumer | None = None
         self._kafka_probe: AIOKafkaClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -149,6 +151,8 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         version="0.1.0",
         lifespan=lifespan,
         openapi_tags=spec.openapi_tags or None,
+        # Any route can answer 400 (unreadable body) and 500, always as problem+json.
+        responses=problem_responses(400, 500),
     )
     install_problem_handlers(app)
     install_http_metrics(app)

@@ -28,6 +28,7 @@ from shared.kafka.clients import create_producer, ensure_topics
 from shared.kafka.codec import new_event_id, to_record
 from shared.metrics import OUTBOX_OLDEST_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from shared.settings import ServiceSettings
+from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document
 
 log = structlog.get_logger(__name__)
@@ -82,11 +83,16 @@ class OutboxRelay:
     """
 
     def __init__(
-        self, settings: ServiceSettings, db: AsyncDatabase[Document], collections: list[str]
+        self,
+        settings: ServiceSettings,
+        db: AsyncDatabase[Document],
+        collections: list[str],
+        locks: DocumentLocks | None = None,
     ) -> None:
         self.settings = settings
         self.db = db
         self.collections = collections
+        self.locks = locks or DocumentLocks()
         self._hints: dict[tuple[str, Any], int] = {}  # (collection, _id) → lookups tried
         self._wake = asyncio.Event()
 
@@ -239,7 +245,8 @@ class OutboxRelay:
         # concurrent writers to one SQLite file only wait on each other's lock.
         collection = self.db[name]
         for doc_id, update in removals:
-            await collection.update_one({"_id": doc_id}, update)
+            async with self.locks.hold(name, doc_id):  # see shared.storage.locks
+                await collection.update_one({"_id": doc_id}, update)
         return len(futures)
 
     @staticmethod

@@ -124,7 +124,7 @@ async def _csv(store: RegistryStore, query: DirectoryQuery) -> AsyncIterator[str
     "/{organization_id}",
     summary="Ficha de una organización (pública; la propia organización y el equipo ven más)",
     response_model=StaffProfile | OwnerProfile | PublicProfile,
-    responses=problem_responses(404, 410),
+    responses=problem_responses(401, 404, 410),
 )
 async def get_organization(organization_id: str, store: Store, caller: Caller) -> Any:
     if caller.is_staff:
@@ -143,7 +143,7 @@ async def get_organization(organization_id: str, store: Store, caller: Caller) -
     "/{organization_id}",
     summary="Actualiza la ficha (la propia organización o el equipo)",
     response_model=StaffProfile | OwnerProfile,
-    responses=problem_responses(403, 404, 409, 422),
+    responses=problem_responses(401, 403, 404, 409, 410, 422),
 )
 async def update(
     organization_id: str, body: OrganizationPatch, store: Store, caller: Caller
@@ -157,7 +157,7 @@ async def update(
 @router.delete(
     "/{organization_id}",
     summary="Retiro del registro: se borran los datos personales y queda constancia del retiro",
-    responses=problem_responses(403, 404, 410),
+    responses=problem_responses(401, 403, 404, 410),
 )
 async def withdraw(organization_id: str, store: Store, caller: Caller) -> StatusChange:
     require_owner_or_staff(organization_id, caller)
@@ -183,7 +183,7 @@ async def confirm(organization_id: str, body: ConfirmationInput, store: Store) -
     "/{organization_id}/confirmation-request",
     status_code=202,
     summary="Envía de nuevo el enlace de confirmación al contacto registrado",
-    responses=problem_responses(404, 409),
+    responses=problem_responses(404, 409, 410),
 )
 async def renew_confirmation(organization_id: str, store: Store) -> Registered:
     org, version = await load_organization(store, organization_id)
@@ -194,7 +194,7 @@ async def renew_confirmation(organization_id: str, store: Store) -> Registered:
 @router.post(
     "/{organization_id}/activation",
     summary="El equipo activa una inscripción pendiente en nombre de la organización",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 410),
 )
 async def activate(
     organization_id: str, body: ReasonInput, store: Store, staff: Staff
@@ -210,7 +210,7 @@ async def activate(
 @router.post(
     "/{organization_id}/api-key",
     summary="Rota la clave de API (la anterior deja de servir)",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 410),
 )
 async def rotate_api_key(organization_id: str, store: Store, caller: Caller) -> KeyIssued:
     require_owner_or_staff(organization_id, caller)
@@ -224,7 +224,7 @@ async def rotate_api_key(organization_id: str, store: Store, caller: Caller) -> 
 @router.post(
     "/{organization_id}/verification",
     summary="El equipo marca (o desmarca) una organización como verificada",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 410),
 )
 async def verify(
     organization_id: str, body: VerificationInput, store: Store, staff: Staff
@@ -239,7 +239,7 @@ async def verify(
 @router.post(
     "/{organization_id}/suspension",
     summary="El equipo suspende una organización (sale del directorio)",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 410),
 )
 async def suspend(
     organization_id: str, body: ReasonInput, store: Store, staff: Staff
@@ -253,7 +253,7 @@ async def suspend(
 @router.post(
     "/{organization_id}/reinstatement",
     summary="El equipo levanta la suspensión",
-    responses=problem_responses(401, 403, 404, 409),
+    responses=problem_responses(401, 403, 404, 409, 410),
 )
 async def reinstate(
     organization_id: str, body: ReasonInput, store: Store, staff: Staff

@@ -13,6 +13,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.auth import hash_secret, new_api_key
 from shared.events.registry import ApiClientIssued, ApiClientRevoked
 from shared.settings import ServiceSettings
+from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document
 from shared.storage.outbox import new_document_with_outbox, outbox_entries, with_outbox
 
@@ -28,9 +29,15 @@ class ApiClient:
 
 
 class ApiClientRepository:
-    def __init__(self, db: AsyncDatabase[Document], settings: ServiceSettings) -> None:
+    def __init__(
+        self,
+        db: AsyncDatabase[Document],
+        settings: ServiceSettings,
+        locks: DocumentLocks | None = None,
+    ) -> None:
         self.collection = db[API_CLIENTS]
         self.settings = settings
+        self.locks = locks or DocumentLocks()
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("key_hash", ASCENDING)], name="key_hash")
@@ -54,10 +61,11 @@ class ApiClientRepository:
 
     async def revoke(self, client_id: str) -> bool:
         entries = outbox_entries([ApiClientRevoked(client_id=client_id)], self.settings)
-        result = await self.collection.update_one(
-            {"_id": client_id, "revoked_at": None},
-            with_outbox({"$set": {"revoked_at": datetime.now(UTC)}}, entries),
-        )
+        async with self.locks.hold(API_CLIENTS, client_id):  # see shared.storage.locks
+            result = await self.collection.update_one(
+                {"_id": client_id, "revoked_at": None},
+                with_outbox({"$set": {"revoked_at": datetime.now(UTC)}}, entries),
+            )
         return result.matched_count == 1
 
     async def by_key(self, api_key: str) -> ApiClient | None:

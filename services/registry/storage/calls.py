@@ -10,6 +10,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.registry.domain.calls import RegistrationCall
 from shared.events.base import EventContract
 from shared.settings import ServiceSettings
+from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document
 from shared.storage.outbox import new_document_with_outbox, outbox_entries, with_outbox
 
@@ -17,9 +18,12 @@ CALLS = "calls"
 
 
 class CallRepository:
-    def __init__(self, db: AsyncDatabase[Document], settings: ServiceSettings) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], settings: ServiceSettings, locks: DocumentLocks
+    ) -> None:
         self.collection = db[CALLS]
         self.settings = settings
+        self.locks = locks
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("opens_at", ASCENDING)], name="opens_at")
@@ -43,7 +47,10 @@ class CallRepository:
     ) -> None:
         state = {k: v for k, v in _document(call).items() if k != "_id"}
         entries = outbox_entries(events, self.settings, correlation_id=correlation_id)
-        await self.collection.update_one({"_id": call.id}, with_outbox({"$set": state}, entries))
+        async with self.locks.hold(CALLS, call.id):  # see shared.storage.locks
+            await self.collection.update_one(
+                {"_id": call.id}, with_outbox({"$set": state}, entries)
+            )
 
 
 def _document(call: RegistrationCall) -> Document:

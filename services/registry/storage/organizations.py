@@ -30,6 +30,7 @@ from shared import faults
 from shared.auth import hash_secret
 from shared.events.base import EventContract
 from shared.settings import ServiceSettings
+from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document
 from shared.storage.outbox import new_document_with_outbox, outbox_entries, with_outbox
 
@@ -42,9 +43,12 @@ class ConcurrentModification(Conflict):
 
 
 class OrganizationRepository:
-    def __init__(self, db: AsyncDatabase[Document], settings: ServiceSettings) -> None:
+    def __init__(
+        self, db: AsyncDatabase[Document], settings: ServiceSettings, locks: DocumentLocks
+    ) -> None:
         self.collection = db[ORGANIZATIONS]
         self.settings = settings
+        self.locks = locks
 
     async def ensure_indexes(self) -> None:
         c = self.collection
@@ -93,7 +97,8 @@ class OrganizationRepository:
         state = {k: v for k, v in self._document(org).items() if k not in _NOT_STATE}
         entries = outbox_entries(events, self.settings, correlation_id=correlation_id)
         update = with_outbox({"$set": state, "$inc": {"version": 1}}, entries)
-        result = await self.collection.update_one({"_id": org.id, "version": version}, update)
+        async with self.locks.hold(ORGANIZATIONS, org.id):  # see shared.storage.locks
+            result = await self.collection.update_one({"_id": org.id, "version": version}, update)
         if result.matched_count != 1:
             raise ConcurrentModification(
                 "La ficha cambió mientras se procesaba su solicitud; vuelva a intentarlo."

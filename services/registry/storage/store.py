@@ -20,9 +20,9 @@ class RegistryStore:
     @classmethod
     def of(cls, runtime: Runtime) -> RegistryStore:
         return cls(
-            organizations=OrganizationRepository(runtime.db, runtime.settings),
-            calls=CallRepository(runtime.db, runtime.settings),
-            api_clients=ApiClientRepository(runtime.db, runtime.settings),
+            organizations=OrganizationRepository(runtime.db, runtime.settings, runtime.locks),
+            calls=CallRepository(runtime.db, runtime.settings, runtime.locks),
+            api_clients=ApiClientRepository(runtime.db, runtime.settings, runtime.locks),
             runtime=runtime,
         )
 
