@@ -1,10 +1,15 @@
 """The registry's public contract, end to end, through the HTTP API of a real registry process.
 
-Each test starts its own registry on an isolated database and topic prefix (``Stack``), so the
-directory's contents and the registration calls in force are exactly what the test created.
-The confirmation token is read from the private Kafka topic, as the notifier would. Contact
-data use distinctive ASCII strings so that a leak into any public output (directory JSON, CSV,
+A test whose outcome depends on what is stored starts its own registry on an isolated database
+and topic prefix (``Stack``), so the directory's contents and the registration calls in force
+are exactly what the test created; the validation tests share one registry per module. The
+confirmation token is read from the private Kafka topic, as the notifier would. Contact data
+use distinctive ASCII strings so that a leak into any public output (directory JSON, CSV,
 public profile, organisation events) shows up as a plain substring of the raw bytes.
+
+The clients wait for the outbox relay after each write (``settled_client``), so that this
+process's own writes to the database never race the relay; whether the registry itself loses
+a write when a client does not wait is ``test_writes_racing_the_relay_are_not_lost``'s to say.
 """
 
 from __future__ import annotations
@@ -233,10 +238,10 @@ def settled_client(stack: Stack, registry: ServiceProcess) -> httpx.Client:
     """A client that, after every successful write, waits until the relay has published it.
 
     FerretDB 1.x (SQLite) applies an update as a read and a separate write, so two concurrent
-    updates of one document can lose one of them. The registry's own write and the relay's
-    removal of the published outbox entries are two such updates; a client that fires its next
-    write at once may see its change vanish (test_writes_racing_the_relay_are_not_lost shows
-    it). These flow tests check the contract one step at a time, so they wait for the relay.
+    updates of one document can lose one of them. The registry serialises its own writes per
+    document (``shared.storage.locks``), but only inside its process: a test that writes to the
+    database itself (aging a token) would race the relay's removal of published outbox entries.
+    Waiting also means every event of a step is on Kafka before the next step starts.
     """
     db = stack.db("registry")
 
