@@ -29,7 +29,7 @@ from shared.settings import ServiceSettings
 from shared.storage.inbox import Inbox
 from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document, create_client, ping, service_database
-from shared.storage.outbox import OutboxRelay
+from shared.storage.outbox import OutboxRelay, OutboxWriter, filters_are_atomic
 
 log = structlog.get_logger(__name__)
 
@@ -59,14 +59,20 @@ class Runtime:
         self.db: AsyncDatabase[Document] = service_database(self.client, spec.settings)
         self.locks = DocumentLocks()  # shared by the API's writes and the relay's
         self.relay = OutboxRelay(spec.settings, self.db, list(spec.outbox_collections), self.locks)
+        # Every repository writes through this; `atomic_filters` is settled once the database
+        # answers (MongoDB or FerretDB).
+        self.outbox = OutboxWriter(self.db, spec.settings, self.locks, notify=self.relay.notify)
         self.consumer: ReliableConsumer | None = None
         self._kafka_probe: AIOKafkaClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.state: dict[str, Any] = {}  # service-specific objects (repositories, handlers)
+        # Service-specific: "not ready yet" reasons for /readyz, and clean-ups for stop().
+        self.readiness_checks: list[Callable[[], str | None]] = []
+        self.on_stop: list[Callable[[], Awaitable[None]]] = []
 
     async def start(self) -> None:
         await self._wait_for_database()
-        await self.relay.ensure_indexes()
+        self.outbox.atomic_filters = await filters_are_atomic(self.client)
         if self.spec.on_startup:
             await self.spec.on_startup(self)
         if self.spec.outbox_collections:
@@ -76,6 +82,9 @@ class Runtime:
             self._tasks.append(asyncio.create_task(self.consumer.run_forever(), name="consumer"))
 
     async def stop(self) -> None:
+        for stop in self.on_stop:
+            with contextlib.suppress(Exception):
+                await stop()
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -193,20 +202,23 @@ def _health_router() -> APIRouter:
     @router.get(
         "/readyz",
         summary="Kafka y la base de datos responden",
-        responses={503: {"description": "Kafka o la base de datos no responden"}},
+        responses={
+            503: {"description": "Kafka o la base de datos no responden, o el servicio aún carga"}
+        },
     )
     async def readyz(request: Request) -> JSONResponse:
         runtime = get_runtime(request)
         problems = [
             p for p in await asyncio.gather(runtime.check_database(), runtime.check_kafka()) if p
         ]
+        problems += [p for check in runtime.readiness_checks if (p := check())]
         if problems:
             return JSONResponse(
                 {
                     "type": "about:blank",
                     "title": "Servicio no disponible",
                     "status": 503,
-                    "detail": "Dependencias sin respuesta: " + ", ".join(problems),
+                    "detail": "Aún no está listo: " + ", ".join(problems),
                 },
                 status_code=503,
                 media_type="application/problem+json",

@@ -18,16 +18,18 @@ import json
 import sys
 from typing import Any
 
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
 from services.registry.settings import RegistrySettings
 from services.registry.storage.api_clients import ApiClientRepository
 from shared.events.registry import ConfirmationRequested
 from shared.events.topics import Topic, topic_name
-from shared.kafka.clients import ensure_topics
+from shared.kafka.clients import ensure_topics, topic_partitions
 from shared.kafka.codec import MalformedEvent, from_record
 from shared.serve import serve
+from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import create_client, service_database
+from shared.storage.outbox import OutboxWriter, filters_are_atomic
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +66,12 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _keys(settings: RegistrySettings, args: argparse.Namespace) -> int:
     client = create_client(settings)
-    repo = ApiClientRepository(service_database(client, settings), settings)
+    db = service_database(client, settings)
+    # No relay here: the running registry's pass over the outbox markers publishes the events.
+    outbox = OutboxWriter(
+        db, settings, DocumentLocks(), atomic_filters=await filters_are_atomic(client)
+    )
+    repo = ApiClientRepository(db, outbox)
     try:
         if args.keys_command == "create":
             api_client, key = await repo.issue(args.kind, args.label)
@@ -103,12 +110,7 @@ async def _confirmation_token(settings: RegistrySettings, organization_id: str) 
     )
     await consumer.start()
     try:
-        partitions = [TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []]
-        if not partitions:
-            await consumer._client.force_metadata_update()
-            partitions = [
-                TopicPartition(topic, p) for p in consumer.partitions_for_topic(topic) or []
-            ]
+        partitions = await topic_partitions(consumer, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends: dict[Any, int] = await consumer.end_offsets(partitions)

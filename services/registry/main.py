@@ -19,7 +19,7 @@ from shared.runtime import Runtime, ServiceSpec, create_service_app
 
 
 async def _on_startup(runtime: Runtime) -> None:
-    await RegistryStore.of(runtime).ensure_indexes()
+    await RegistryStore.start(runtime)
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import structlog
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -62,3 +63,24 @@ async def ensure_topics(settings: ServiceSettings, topics: list[Topic] | None = 
         log.info("topics_created", topics=[t.name for t in new_topics])
     finally:
         await admin.close()
+
+
+async def topic_partitions(
+    consumer: AIOKafkaConsumer, topic: str, wait_seconds: float = 30
+) -> list[TopicPartition]:
+    """Every partition of `topic`, for a consumer that reads it whole without a group.
+
+    A consumer without a subscription has no metadata for the topic, and `topics()` does not
+    refresh it, so this forces the refresh (aiokafka has no public call for that); the topic
+    may also be moments from being created by another process's start-up.
+    """
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        found = consumer.partitions_for_topic(topic)
+        if found:
+            return [TopicPartition(topic, p) for p in sorted(found)]
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"topic {topic} not found")
+        await consumer._client.force_metadata_update()
+        if not consumer.partitions_for_topic(topic):
+            await asyncio.sleep(0.2)

@@ -37,6 +37,8 @@ from pymongo import AsyncMongoClient
 
 from services.registry.settings import RegistrySettings
 from services.registry.storage.api_clients import ApiClientRepository, ClientKind
+from shared.storage.locks import DocumentLocks
+from shared.storage.outbox import OutboxWriter
 from tests.integration.harness import ROOT, STAFF, ServiceProcess, Stack, running
 from tests.integration.test_registry_flows import (
     activate,
@@ -167,9 +169,9 @@ async def _issue_directly(stack: Stack, kind: ClientKind, label: str) -> str:
     assert settings.database_name == stack.db_prefix + "registry"
     client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url)
     try:
-        _, key = await ApiClientRepository(client[settings.database_name], settings).issue(
-            kind, label
-        )
+        db = client[settings.database_name]
+        outbox = OutboxWriter(db, settings, DocumentLocks(), atomic_filters=False)
+        _, key = await ApiClientRepository(db, outbox).issue(kind, label)
         return key
     finally:
         await client.close()

@@ -899,3 +899,39 @@ def test_no_public_output_contains_contact_data(stack: Stack, http: httpx.Client
     # The needles are real: the private topic (for the notifier) does hold the e-mail.
     private = b"".join(r.value or b"" for r in topic_records(stack.topic(PRIVATE_TOPIC)))
     assert contacts[0].email.encode() in private
+
+
+# --- the catalogue (services/registry/storage/catalog.py) ---------------------------------------
+
+
+def test_restarted_registry_reloads_its_catalogue(
+    stack: Stack, registry: ServiceProcess, http: httpx.Client
+) -> None:
+    org_id, key = register_active(http, registration("Fundación Memoria Larga"))
+    registry.stop()
+    registry.start().wait_ready()  # ready only once the catalogue is loaded
+    with httpx.Client(base_url=registry.url, timeout=15) as fresh:
+        page = fresh.get("/v1/organizations", params={"q": "memoria larga"})
+        assert [item["id"] for item in page.json()["items"]] == [org_id]
+        owner = fresh.get(f"/v1/organizations/{org_id}", headers={"Authorization": f"Bearer {key}"})
+        assert owner.status_code == 200 and "contact" in owner.json()
+
+
+def test_a_second_instance_follows_the_first_ones_changes(
+    stack: Stack, registry: ServiceProcess, http: httpx.Client
+) -> None:
+    """Several registry instances (on MongoDB): each keeps its catalogue from the topic."""
+    follower = stack.service("registry", label="registry-follower")
+    with running(follower), httpx.Client(base_url=follower.url, timeout=15) as other:
+        org_id, _ = register_active(http, registration("Fundación Segunda Vista"))
+
+        def listed_by_follower() -> list[str]:
+            page = other.get("/v1/organizations", params={"q": "segunda vista"}).json()
+            return [item["id"] for item in page["items"]]
+
+        assert eventually(listed_by_follower, timeout=30) == [org_id]
+        suspended = http.post(
+            f"/v1/organizations/{org_id}/suspension", json={"reason": "Revisión"}, headers=STAFF
+        )
+        assert suspended.status_code == 200
+        eventually(lambda: listed_by_follower() == [], timeout=30)

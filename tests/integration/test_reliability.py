@@ -62,15 +62,19 @@ def test_service_killed_between_state_write_and_publish_still_delivers(stack: St
         with pytest.raises(httpx.HTTPError):
             httpx.post(f"{registry.url}/v1/system/pings", json={"message": "x"}, headers=STAFF)
         assert registry.wait_exit(30) == -9
-        pending = stack.db("registry").pings.find_one({"outbox_pending": True})
-        assert pending is not None, "the state and its event were written together"
+        marker = stack.db("registry").outbox_markers.find_one({"collection": "pings"})
+        assert marker is not None, "a marker says where the unpublished events are"
+        pending = stack.db("registry").pings.find_one({"_id": marker["doc_id"]})
+        assert pending is not None and pending["outbox"], (
+            "the state and its event were written together"
+        )
 
         registry.start().wait_ready()
         eventually(lambda: applied_once(stack, "events", [pending["_id"]]))
         eventually(
             lambda: (
-                stack.db("registry").pings.find_one({"_id": pending["_id"]})["outbox_pending"]
-                is False
+                not stack.db("registry").pings.find_one({"_id": pending["_id"]})["outbox"]
+                and stack.db("registry").outbox_markers.find_one({"_id": marker["_id"]}) is None
             )
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import json
 import re
 from datetime import UTC, datetime
@@ -12,20 +13,23 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from services.registry.domain.catalog import (
+    CatalogEntry,
+    OrganizationCatalog,
+    StaffFilter,
+    directory_page,
+    entry_of,
+    profile_of,
+)
 from services.registry.domain.directory import (
     CSV_COLUMNS,
-    DIRECTORY_SORT,
     DirectoryQuery,
     decode_cursor,
     directory_csv,
-    directory_filter,
-    directory_page,
     encode_cursor,
     iter_csv,
-    pending_filter,
 )
 from services.registry.domain.duplicates import (
-    duplicate_candidates_filter,
     find_duplicates,
     normalized_name,
     website_domain,
@@ -33,8 +37,6 @@ from services.registry.domain.duplicates import (
 from services.registry.domain.errors import InvalidCursor, NotFound, OrganizationWithdrawn
 from services.registry.domain.organization import (
     Organization,
-    organization_document,
-    organization_from_document,
 )
 from services.registry.domain.profile import CURRENT_TERMS_VERSION, OrganizationCreate
 from services.registry.domain.text import normalize_text
@@ -87,69 +89,21 @@ def make(
     return org.confirm("cnf_t", NOW, api_key="org_k").organization if confirm else org
 
 
-# --- a tiny evaluator for the MongoDB operators FerretDB 1.x supports ---------------------------
-
-ALLOWED_OPERATORS = {"$and", "$or", "$gt", "$lt", "$in", "$ne", "$regex"}
-
-
-def operators(node: Any) -> set[str]:
-    found: set[str] = set()
-    if isinstance(node, dict):
-        for key, value in node.items():
-            if key.startswith("$"):
-                found.add(key)
-            found |= operators(value)
-    elif isinstance(node, list):
-        for item in node:
-            found |= operators(item)
-    return found
+def catalog_of(orgs: list[Organization]) -> OrganizationCatalog:
+    catalog = OrganizationCatalog()
+    for org in orgs:
+        catalog.upsert(entry_of(org, 1))
+    return catalog
 
 
-def lookup(doc: dict[str, Any], path: str) -> Any:
-    value: Any = doc
-    for part in path.split("."):
-        value = value.get(part) if isinstance(value, dict) else None
-    return value
-
-
-def matches(doc: dict[str, Any], query: dict[str, Any]) -> bool:
-    for key, cond in query.items():
-        if key == "$and":
-            if not all(matches(doc, sub) for sub in cond):
-                return False
-            continue
-        if key == "$or":
-            if not any(matches(doc, sub) for sub in cond):
-                return False
-            continue
-        value = lookup(doc, key)
-        values = value if isinstance(value, list) else [value]
-        if isinstance(cond, dict):
-            for op, arg in cond.items():
-                if op == "$gt" and not any(v is not None and v > arg for v in values):
-                    return False
-                if op == "$ne" and arg in values:
-                    return False
-                if op == "$regex" and not any(
-                    isinstance(v, str) and re.search(arg, v) for v in values
-                ):
-                    return False
-        elif cond not in values:
-            return False
-    return True
-
-
-def run(docs: list[dict[str, Any]], query: DirectoryQuery) -> list[Organization]:
-    """What the storage layer does: filter, sort by DIRECTORY_SORT, limit + 1."""
-    assert [field for field, _ in DIRECTORY_SORT] == ["name_sort", "_id"]
-    found = [d for d in docs if matches(d, directory_filter(query))]
-    found.sort(key=lambda d: (d["name_sort"], d["_id"]))
-    return [organization_from_document(d) for d in found[: query.limit + 1]]
+def run(orgs: list[Organization], query: DirectoryQuery) -> list[CatalogEntry]:
+    """What the route reads: the first `limit + 1` matches."""
+    return list(itertools.islice(catalog_of(orgs).directory(query), query.limit + 1))
 
 
 @pytest.fixture
-def docs() -> list[dict[str, Any]]:
-    orgs = [
+def orgs() -> list[Organization]:
+    return [
         make(1, "Fundación Ñandú", regions=["CL-VS"], themes=["educacion"]),
         make(2, "Corporación Alerce", head_office_region="CL-AR", sector="academia"),
         make(3, "ONG Raíces", roles=["concursos", "programas"], scope="nacional"),
@@ -160,18 +114,17 @@ def docs() -> list[dict[str, Any]]:
         make(8, "Fundación Retirada").withdraw(Actor(kind="owner", id="org-008"), NOW).organization,
         make(9, "Alerce", short_name="Red Bosque"),
     ]
-    return [organization_document(org) for org in orgs]
 
 
-# --- directory filter -------------------------------------------------------------------------
+# --- directory --------------------------------------------------------------------------------
 
 
-def names(rows: list[Organization]) -> list[str]:
-    return [org.name for org in rows]
+def names(rows: list[CatalogEntry]) -> list[str]:
+    return [profile_of(entry).name for entry in rows]
 
 
-def test_only_active_consenting_organisations_are_listed(docs: list[dict[str, Any]]) -> None:
-    assert names(run(docs, DirectoryQuery())) == [
+def test_only_active_consenting_organisations_are_listed(orgs: list[Organization]) -> None:
+    assert names(run(orgs, DirectoryQuery())) == [
         "Alerce",
         "Corporación Alerce",
         "Empresa Ñandú SpA",
@@ -194,7 +147,7 @@ def test_only_active_consenting_organisations_are_listed(docs: list[dict[str, An
         ({"q": "ÑANDÚ fundación"}, ["Fundación Ñandú"]),
         ({"q": "bosque"}, ["Alerce"]),  # short name searched too
         ({"q": "raíces", "sector": "privado"}, []),
-        ({"q": "(raíces*"}, ["ONG Raíces"]),  # punctuation never reaches the regex
+        ({"q": "(raíces*"}, ["ONG Raíces"]),  # punctuation is not part of a word
         (
             {"q": "!!!"},
             ["Alerce", "Corporación Alerce", "Empresa Ñandú SpA", "Fundación Ñandú", "ONG Raíces"],
@@ -206,56 +159,61 @@ def test_only_active_consenting_organisations_are_listed(docs: list[dict[str, An
     ],
 )
 def test_filters_combine(
-    docs: list[dict[str, Any]], params: dict[str, Any], expected: list[str]
+    orgs: list[Organization], params: dict[str, Any], expected: list[str]
 ) -> None:
-    assert names(run(docs, DirectoryQuery.model_validate(params))) == expected
+    assert names(run(orgs, DirectoryQuery.model_validate(params))) == expected
 
 
-def test_filter_uses_only_ferretdb_operators() -> None:
-    query = DirectoryQuery.model_validate(
-        {
-            "macrozone": "norte_centro",
-            "region": "CL-VS",
-            "theme": "pobreza",
-            "role": "programas",
-            "sector": "publico",
-            "scope": "comunal",
-            "q": "uno dos (tres) [cuatro]",
-            "cursor": encode_cursor("m", "org-1"),
-        }
-    )
-    used = operators(directory_filter(query))
-    assert used <= ALLOWED_OPERATORS
-    assert "$text" not in used and "$where" not in used
-
-
-def test_search_words_are_escaped_and_normalised() -> None:
-    query = DirectoryQuery.model_validate({"q": "Árbol+ (Sur)"})
-    clauses = directory_filter(query)["$and"]
-    regexes = [c["name_search"]["$regex"] for c in clauses if "name_search" in c]
-    assert regexes == ["arbol", "sur"]
+def test_search_text_is_normalised() -> None:
     assert normalize_text("  Fundación  Ñandú, S.A. ") == "fundacion nandu s a"
 
 
-def test_pagination_is_stable_and_complete(docs: list[dict[str, Any]]) -> None:
+def test_pagination_is_stable_and_complete(orgs: list[Organization]) -> None:
     # same names: ties broken by id
-    docs += [organization_document(make(20 + i, "Alerce")) for i in range(3)]
+    orgs += [make(20 + i, "Alerce") for i in range(3)]
+    catalog = catalog_of(orgs)
     seen: list[str] = []
     cursor = None
     pages = 0
     while True:
-        rows = run(docs, DirectoryQuery(limit=2, cursor=cursor))
-        page = directory_page(rows, 2)
+        page = directory_page(catalog.directory(DirectoryQuery(limit=2, cursor=cursor)), 2)
         seen += [item.id for item in page.items]
         pages += 1
         if page.next_cursor is None:
             break
         cursor = page.next_cursor
-    everything = directory_page(run(docs, DirectoryQuery(limit=200)), 200)
+    everything = directory_page(catalog.directory(DirectoryQuery(limit=200)), 200)
     assert everything.next_cursor is None
     assert seen == [item.id for item in everything.items]
     assert len(seen) == len(set(seen)) == 8 and pages == 4
     assert seen[:4] == ["org-009", "org-020", "org-021", "org-022"]
+
+
+def test_newer_versions_win_and_changes_move_entries(orgs: list[Organization]) -> None:
+    catalog = catalog_of(orgs)
+    renamed = orgs[0].model_copy(update={"name": "Aaa Primera"})
+    assert catalog.upsert(entry_of(renamed, 2))
+    assert not catalog.upsert(entry_of(orgs[0], 1)), "an older version never comes back"
+    first = next(catalog.directory(DirectoryQuery()))
+    assert profile_of(first).name == "Aaa Primera"
+    suspended = renamed.suspend("motivo", "staff", NOW).organization
+    catalog.upsert(entry_of(suspended, 3))
+    assert "org-001" not in [e.id for e in catalog.directory(DirectoryQuery())]
+    assert len(catalog) == len(orgs)
+
+
+def test_staff_queue_counts_and_duplicates(orgs: list[Organization]) -> None:
+    twin = make(40, "EJEMPLO S.A.", confirm=False, website="https://www.alerce.cl")
+    catalog = catalog_of([*orgs, twin, make(41, "Fundación Ejemplo", website="https://alerce.cl")])
+    pending = StaffFilter(status="pending")
+    assert catalog.staff_ids(pending, 10, 0) == ["org-005", "org-040"]
+    assert catalog.staff_ids(pending, 1, 1) == ["org-040"]
+    total, counts = catalog.count_by(StaffFilter(), "sector")
+    assert total == 11 and counts["privado"] == 1 and counts["academia"] == 1
+    total, counts = catalog.count_by(StaffFilter(status="active"), "roles")
+    assert counts["concursos"] == 1 and total == sum(1 for o in orgs if o.status == "active") + 1
+    entry = catalog.get("org-040")
+    assert entry is not None and catalog.duplicate_ids(entry) == ["org-041"]
 
 
 def test_cursor_round_trip_and_opacity() -> None:
@@ -277,7 +235,7 @@ def test_cursor_round_trip_and_opacity() -> None:
 )
 def test_invalid_cursor_is_a_spanish_domain_error(cursor: str) -> None:
     with pytest.raises(InvalidCursor) as info:
-        directory_filter(DirectoryQuery(cursor=cursor))
+        OrganizationCatalog().directory(DirectoryQuery(cursor=cursor))  # before any row
     assert info.value.status == 422
     assert info.value.errors == [
         {
@@ -299,12 +257,6 @@ def test_query_validation_messages() -> None:
     assert DirectoryQuery().limit == 50
     with pytest.raises(ValidationError):
         DirectoryQuery(limit=201)
-
-
-def test_pending_filter() -> None:
-    pending = make(30, "Nueva", confirm=False)
-    assert matches(organization_document(pending), pending_filter())
-    assert not matches(organization_document(make(31, "Activa")), pending_filter())
 
 
 # --- views ------------------------------------------------------------------------------------
@@ -430,14 +382,10 @@ def test_find_duplicates() -> None:
     assert warnings[1].message == (
         f"Comparte el sitio web ejemplo.cl con «Otra Cosa» (RUT {same_site.rut})."
     )
-    candidates = duplicate_candidates_filter(new)
-    assert operators(candidates) <= ALLOWED_OPERATORS
-    hits = {
-        org.id
-        for org in (new, same_name, same_site, both, unrelated)
-        if matches(organization_document(org), candidates)
-    }
-    assert hits == {"org-002", "org-003", "org-004"}
+    catalog = catalog_of([new, same_name, same_site, both, unrelated])
+    entry = catalog.get(new.id)
+    assert entry is not None
+    assert catalog.duplicate_ids(entry) == ["org-002", "org-003", "org-004"]
 
 
 def test_shared_hosts_do_not_make_everyone_a_duplicate() -> None:

@@ -847,7 +847,7 @@ def test_document_round_trip_with_derived_fields() -> None:
     assert doc["name_key"] == "ejemplo" and doc["website_domain"] == "ejemplo.cl"
     assert doc["status"] == "active" and type(doc["status"]) is str
     assert all(type(theme) is str for theme in doc["themes"])
-    stored = {**doc, "outbox": {}, "outbox_pending": 0}
+    stored = {**doc, "outbox": {}, "outbox_stamp": "s", "version": 3}
     # MongoDB gives back naive UTC datetimes
     stored["registered_at"] = NOW.replace(tzinfo=None)
     back = organization_from_document(stored)

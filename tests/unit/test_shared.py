@@ -16,7 +16,7 @@ from shared.logging import REDACTED, redact
 from shared.problems import errors_from_pydantic
 from shared.settings import ServiceSettings
 from shared.storage.inbox import _as_new_document
-from shared.storage.outbox import PENDING, new_document_with_outbox, outbox_entries, with_outbox
+from shared.storage.outbox import STAMP, new_document_with_outbox, outbox_entries, with_outbox
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 PING = SystemPingSent(ping_id="p1", message="hola", sent_at=NOW)
@@ -115,14 +115,14 @@ def test_outbox_entries_ride_in_the_same_update_as_the_state() -> None:
     assert entry["key"] == "p1"
     assert entry["source"] == "/articula/registry"
 
-    update = with_outbox({"$set": {"name": "x"}, "$inc": {"version": 1}}, entries)
+    update = with_outbox({"$set": {"name": "x"}, "$inc": {"version": 1}}, entries, "s1")
     assert update["$set"]["name"] == "x"
     assert update["$set"][f"outbox.{event_id}"] == entry
-    assert update["$set"][PENDING] is True
+    assert update["$set"][STAMP] == "s1"  # the marker's stamp, in the same write
     assert update["$inc"] == {"version": 1}
 
-    doc = new_document_with_outbox({"_id": "p1"}, entries)
-    assert doc["outbox"] == entries and doc[PENDING] is True
+    doc = new_document_with_outbox({"_id": "p1"}, entries, "s2")
+    assert doc["outbox"] == entries and doc[STAMP] == "s2"
 
 
 def test_every_topic_has_a_spec_and_prefixes_apply() -> None:

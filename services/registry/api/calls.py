@@ -11,7 +11,6 @@ from services.registry.domain.calls import (
     RegistrationCallPatch,
 )
 from services.registry.domain.errors import NotFound
-from services.registry.storage.calls import CALLS
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/calls", tags=["convocatorias"])
@@ -44,7 +43,6 @@ async def open_call(body: RegistrationCallCreate, store: Store, staff: Staff) ->
     assert staff.id is not None
     call, event = RegistrationCall.open(body, staff.id, now(), await store.calls.all())
     await store.calls.add(call, [event], correlation_id())
-    store.published(CALLS, call.id)
     return call
 
 
@@ -61,7 +59,6 @@ async def update_call(
     others = [c for c in await store.calls.all() if c.id != call_id]
     updated, events = call.update(body, staff.id, now(), others)
     await store.calls.save(updated, events, correlation_id())
-    store.published(CALLS, call.id)
     return updated
 
 
@@ -75,5 +72,4 @@ async def close_call(call_id: str, store: Store, staff: Staff) -> RegistrationCa
     call = await _load(store, call_id)
     closed, event = call.close(staff.id, now())
     await store.calls.save(closed, [event], correlation_id())
-    store.published(CALLS, call.id)
     return closed

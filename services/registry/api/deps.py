@@ -9,7 +9,8 @@ from typing import Annotated, Literal
 import structlog
 from fastapi import Depends, Request
 
-from services.registry.domain.errors import RegistryError
+from services.registry.domain.catalog import OrganizationCatalog
+from services.registry.domain.errors import RegistryError, Unavailable
 from services.registry.domain.organization import Organization
 from services.registry.storage.store import RegistryStore
 from shared.auth import bearer_token, forbidden, same_secret, unauthorized
@@ -100,3 +101,18 @@ def correlation_id() -> str | None:
 
 def as_problem(exc: RegistryError) -> Problem:
     return Problem(exc.status, exc.detail, slug=exc.slug, errors=exc.errors)
+
+
+def loaded_catalog(store: RegistryStore) -> OrganizationCatalog:
+    """The catalogue, or 503 while it is still loading after a start."""
+    if not store.catalog.loaded.is_set():
+        raise Unavailable(
+            "El registro está cargando el directorio tras reiniciarse; intente en unos segundos."
+        )
+    return store.catalog.catalog
+
+
+def staff_id(staff: Principal) -> str:
+    """The id a staff decision is recorded under (staff principals always have one)."""
+    assert staff.id is not None
+    return staff.id

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import itertools
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -15,14 +16,16 @@ from services.registry.api.deps import (
     Store,
     correlation_id,
     load_organization,
+    loaded_catalog,
     now,
     require_owner_or_staff,
+    staff_id,
 )
 from services.registry.domain.calls import assign_call
+from services.registry.domain.catalog import CatalogEntry, directory_page, profile_of
 from services.registry.domain.directory import (
     DirectoryPage,
     DirectoryQuery,
-    directory_page,
     iter_csv,
 )
 from services.registry.domain.errors import NotFound
@@ -39,11 +42,9 @@ from services.registry.domain.views import (
     PublicProfile,
     StaffProfile,
     owner_view,
-    public_view,
     public_view_or_error,
     staff_view,
 )
-from services.registry.storage.organizations import ORGANIZATIONS
 from services.registry.storage.store import RegistryStore
 from shared.problems import problem_responses
 
@@ -72,8 +73,16 @@ class StatusChange(BaseModel):
 async def _save(store: RegistryStore, outcome: Outcome, version: int) -> Organization:
     org = outcome.organization
     await store.organizations.save(org, version, outcome.events, correlation_id())
-    store.published(ORGANIZATIONS, org.id)
     return org
+
+
+async def _change_status(
+    store: RegistryStore, organization_id: str, decide: Callable[[Organization], Outcome]
+) -> StatusChange:
+    """Load, apply one domain decision (withdraw, verify, suspend, reinstate), save."""
+    org, version = await load_organization(store, organization_id)
+    org = await _save(store, decide(org), version)
+    return StatusChange(id=org.id, status=str(org.status), verified=org.verified)
 
 
 @router.post(
@@ -88,7 +97,6 @@ async def register(body: OrganizationCreate, store: Store, response: Response) -
     outcome = Organization.register(body, now=moment, call_id=call_id)
     org = outcome.organization
     await store.organizations.add(org, outcome.events, correlation_id())
-    store.published(ORGANIZATIONS, org.id)
     response.headers["Location"] = f"/v1/organizations/{org.id}"
     return Registered(id=org.id, status=str(org.status))
 
@@ -97,27 +105,25 @@ async def register(body: OrganizationCreate, store: Store, response: Response) -
     "",
     summary="Directorio público de organizaciones activas",
     response_model=DirectoryPage,
-    responses={200: {"content": {"text/csv": {}}}, **problem_responses(422)},
+    responses={200: {"content": {"text/csv": {}}}, **problem_responses(422, 503)},
 )
 async def directory(query: Annotated[DirectoryQuery, Query()], store: Store) -> Any:
+    catalog = loaded_catalog(store)
     if query.format == "csv":
         return StreamingResponse(
-            _csv(store, query),
+            _csv(catalog.directory(query)),
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="organizaciones.csv"'},
         )
-    return directory_page(await store.organizations.directory(query), query.limit)
+    return directory_page(catalog.directory(query), query.limit)
 
 
-async def _csv(store: RegistryStore, query: DirectoryQuery) -> AsyncIterator[str]:
-    header = True
-    async for org in store.organizations.directory_all(query):
-        for line in iter_csv([public_view(org)], header=header):
-            yield line
-        header = False
-    if header:
-        for line in iter_csv([], header=True):
-            yield line
+def _csv(entries: Iterator[CatalogEntry], chunk: int = 500) -> Iterator[str]:
+    """Synchronous on purpose: Starlette iterates it in a worker thread, so a 100,000-row
+    export does not hold the event loop."""
+    yield from iter_csv([], header=True)
+    while batch := list(itertools.islice(entries, chunk)):
+        yield "".join(iter_csv((profile_of(entry) for entry in batch), header=False))
 
 
 @router.get(
@@ -161,9 +167,9 @@ async def update(
 )
 async def withdraw(organization_id: str, store: Store, caller: Caller) -> StatusChange:
     require_owner_or_staff(organization_id, caller)
-    org, version = await load_organization(store, organization_id)
-    org = await _save(store, org.withdraw(caller.actor(), now()), version)
-    return StatusChange(id=org.id, status=str(org.status), verified=org.verified)
+    return await _change_status(
+        store, organization_id, lambda org: org.withdraw(caller.actor(), now())
+    )
 
 
 @router.post(
@@ -200,8 +206,7 @@ async def activate(
     organization_id: str, body: ReasonInput, store: Store, staff: Staff
 ) -> KeyIssued:
     org, version = await load_organization(store, organization_id)
-    assert staff.id is not None
-    outcome = org.activate_by_staff(body.reason, staff.id, now())
+    outcome = org.activate_by_staff(body.reason, staff_id(staff), now())
     org = await _save(store, outcome, version)
     assert outcome.api_key is not None
     return KeyIssued(id=org.id, status=str(org.status), api_key=outcome.api_key)
@@ -229,11 +234,11 @@ async def rotate_api_key(organization_id: str, store: Store, caller: Caller) -> 
 async def verify(
     organization_id: str, body: VerificationInput, store: Store, staff: Staff
 ) -> StatusChange:
-    org, version = await load_organization(store, organization_id)
-    assert staff.id is not None
-    outcome = org.verify(body.reason, staff.id, now(), verified=body.verified)
-    org = await _save(store, outcome, version)
-    return StatusChange(id=org.id, status=str(org.status), verified=org.verified)
+    return await _change_status(
+        store,
+        organization_id,
+        lambda org: org.verify(body.reason, staff_id(staff), now(), verified=body.verified),
+    )
 
 
 @router.post(
@@ -244,10 +249,9 @@ async def verify(
 async def suspend(
     organization_id: str, body: ReasonInput, store: Store, staff: Staff
 ) -> StatusChange:
-    org, version = await load_organization(store, organization_id)
-    assert staff.id is not None
-    org = await _save(store, org.suspend(body.reason, staff.id, now()), version)
-    return StatusChange(id=org.id, status=str(org.status), verified=org.verified)
+    return await _change_status(
+        store, organization_id, lambda org: org.suspend(body.reason, staff_id(staff), now())
+    )
 
 
 @router.post(
@@ -258,7 +262,6 @@ async def suspend(
 async def reinstate(
     organization_id: str, body: ReasonInput, store: Store, staff: Staff
 ) -> StatusChange:
-    org, version = await load_organization(store, organization_id)
-    assert staff.id is not None
-    org = await _save(store, org.reinstate(body.reason, staff.id, now()), version)
-    return StatusChange(id=org.id, status=str(org.status), verified=org.verified)
+    return await _change_status(
+        store, organization_id, lambda org: org.reinstate(body.reason, staff_id(staff), now())
+    )

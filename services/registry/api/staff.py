@@ -12,7 +12,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
-from services.registry.api.deps import Staff, Store
+from services.registry.api.deps import Staff, Store, loaded_catalog
+from services.registry.domain.catalog import StaffFilter
 from services.registry.domain.duplicates import DuplicateWarning, find_duplicates
 from services.registry.domain.organization import OrganizationStatus
 from services.registry.domain.views import StaffProfile, staff_view
@@ -78,42 +79,37 @@ class Summary(BaseModel):
     filters: dict[str, Any]
 
 
-def _filters(
+def _where(
     status: str | None,
     call_id: str | None,
     registered_from: datetime | None,
     registered_to: datetime | None,
-) -> dict[str, Any]:
-    filters: dict[str, Any] = {}
-    if status:
-        filters["status"] = str(status)
-    if call_id:
-        filters["call_id"] = call_id
-    window: dict[str, datetime] = {}
-    if registered_from:
-        window["$gte"] = registered_from
-    if registered_to:
-        window["$lt"] = registered_to
-    if window:
-        filters["registered_at"] = window
-    return filters
+) -> StaffFilter:
+    return StaffFilter(
+        status=str(status) if status else None,
+        call_id=call_id,
+        registered_from=registered_from,
+        registered_to=registered_to,
+    )
 
 
 @router.get(
     "/organizations",
     summary="Fichas completas; las pendientes traen avisos de posibles duplicados",
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 503),
 )
 async def list_organizations(
     query: Annotated[StaffQuery, Query()], store: Store, _staff: Staff
 ) -> StaffList:
-    filters = _filters(query.status, query.call_id, query.registered_from, query.registered_to)
-    orgs = await store.organizations.staff_list(filters, query.limit, query.offset)
+    catalog = loaded_catalog(store)
+    where = _where(query.status, query.call_id, query.registered_from, query.registered_to)
+    orgs = await store.organizations.get_many(catalog.staff_ids(where, query.limit, query.offset))
     items = []
     for org in orgs:
         duplicates: list[DuplicateWarning] = []
-        if org.status == OrganizationStatus.PENDING:
-            candidates = await store.organizations.duplicate_candidates(org)
+        entry = catalog.get(org.id)
+        if org.status == OrganizationStatus.PENDING and entry is not None:
+            candidates = await store.organizations.get_many(catalog.duplicate_ids(entry))
             duplicates = find_duplicates(org, candidates)
         items.append(StaffRecord(organization=staff_view(org), duplicates=duplicates))
     return StaffList(items=items, offset=query.offset, limit=query.limit)
@@ -122,14 +118,13 @@ async def list_organizations(
 @router.get(
     "/registrations/summary",
     summary="Cuántas organizaciones se inscribieron, por un campo, en un período",
-    responses=problem_responses(401, 403),
+    responses=problem_responses(401, 403, 503),
 )
 async def registrations_summary(
     query: Annotated[SummaryQuery, Query()], store: Store, _staff: Staff
 ) -> Summary:
-    filters = _filters(query.status, query.call_id, query.registered_from, query.registered_to)
-    counts = await store.organizations.count_by(filters, query.by)
-    total = await store.organizations.collection.count_documents(filters)
+    where = _where(query.status, query.call_id, query.registered_from, query.registered_to)
+    total, counts = loaded_catalog(store).count_by(where, query.by)
     return Summary(
         by=query.by,
         total=total,

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from services.registry.api.deps import Staff
 from services.registry.domain.system import send_ping
-from services.registry.storage.pings import PINGS, PingRepository
+from services.registry.storage.pings import PingRepository
 from shared.problems import problem_responses
 from shared.runtime import Runtime, get_runtime
 
@@ -34,6 +34,5 @@ async def post_ping(
 ) -> PingAccepted:
     ping, event = send_ping(body.message)
     request_id = structlog.contextvars.get_contextvars().get("request_id")
-    await PingRepository(runtime.db, runtime.settings).add(ping, event, request_id)
-    runtime.relay.notify(PINGS, ping.id)
+    await PingRepository(runtime.outbox).add(ping, event, request_id)
     return PingAccepted(ping_id=ping.id)

@@ -1,14 +1,8 @@
-"""The public directory: query model, MongoDB filter, cursor pagination and CSV.
+"""The public directory: query model, cursor and CSV (the catalogue, ``catalog.py``, answers).
 
-The filter uses only what FerretDB 1.x supports: equality (also on array fields), ``$and``,
-``$or``, ``$gt`` and ``$regex``; no ``$text``, ``$lookup`` or ``$facet``. Text search runs on
-``name_search``, a normalised copy of the names, with one escaped regex per word of the
-normalised query. The order is (``name_sort``, ``_id``): unique, so pages never repeat or skip a
-row, and the cursor is the last row's pair, opaque to clients (base64url JSON).
-
-Paging contract for the storage layer: ``find(directory_filter(q)).sort(DIRECTORY_SORT)
-.limit(q.limit + 1)``, then ``directory_page(rows, q.limit)``: the extra row only says whether
-there is a next page.
+Text search matches every word of the normalised query (no accents, lower case) inside the
+normalised name and short name. The order is (normalised name, id): unique, so pages never
+repeat or skip a row, and the cursor is the last row's pair, opaque to clients (base64url JSON).
 """
 
 from __future__ import annotations
@@ -18,18 +12,12 @@ import binascii
 import csv
 import io
 import json
-import re
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.registry.domain.errors import InvalidCursor
-from services.registry.domain.organization import (
-    Organization,
-    OrganizationStatus,
-    organization_document,
-)
 from services.registry.domain.profile import (
     MacrozoneId,
     RegionCode,
@@ -38,26 +26,19 @@ from services.registry.domain.profile import (
     Sector,
     Theme,
 )
-from services.registry.domain.text import normalize_text
-from services.registry.domain.views import PublicProfile, public_view
+from services.registry.domain.views import PublicProfile
 
 __all__ = [
     "CSV_COLUMNS",
-    "DIRECTORY_SORT",
-    "PENDING_SORT",
+    "MAX_SEARCH_WORDS",
     "DirectoryPage",
     "DirectoryQuery",
     "decode_cursor",
     "directory_csv",
-    "directory_filter",
-    "directory_page",
     "encode_cursor",
     "iter_csv",
-    "pending_filter",
 ]
 
-DIRECTORY_SORT: Final[list[tuple[str, int]]] = [("name_sort", 1), ("_id", 1)]
-PENDING_SORT: Final[list[tuple[str, int]]] = [("registered_at", 1), ("_id", 1)]
 MAX_SEARCH_WORDS: Final = 6
 _BAD_CURSOR = "El cursor no es válido; use el valor next_cursor de la respuesta anterior."
 
@@ -105,52 +86,6 @@ def decode_cursor(cursor: str) -> tuple[str, str]:
     ):
         raise InvalidCursor(_BAD_CURSOR, errors=[{"field": "cursor", "message": _BAD_CURSOR}])
     return value[0], value[1]
-
-
-def directory_filter(query: DirectoryQuery) -> dict[str, Any]:
-    """MongoDB filter: listed organisations matching every given filter, after the cursor."""
-    clauses: list[dict[str, Any]] = [
-        {"status": OrganizationStatus.ACTIVE.value},
-        {"consent.publish_profile": True},
-    ]
-    equalities = {
-        "macrozone": query.macrozone,
-        "regions": query.region,  # equality on an array field: "works in this region"
-        "themes": query.theme,
-        "roles": query.role,
-        "sector": query.sector,
-        "scope": query.scope,
-    }
-    clauses += [{name: str(value)} for name, value in equalities.items() if value is not None]
-    if query.q:
-        words = normalize_text(query.q).split()[:MAX_SEARCH_WORDS]
-        clauses += [{"name_search": {"$regex": re.escape(word)}} for word in words]
-    if query.cursor is not None:
-        name_sort, last_id = decode_cursor(query.cursor)
-        clauses.append(
-            {
-                "$or": [
-                    {"name_sort": {"$gt": name_sort}},
-                    {"$and": [{"name_sort": name_sort}, {"_id": {"$gt": last_id}}]},
-                ]
-            }
-        )
-    return {"$and": clauses}
-
-
-def directory_page(rows: Sequence[Organization], limit: int) -> DirectoryPage:
-    """A page from up to ``limit + 1`` rows fetched in ``DIRECTORY_SORT`` order."""
-    page = rows[:limit]
-    next_cursor = None
-    if len(rows) > limit and page:
-        last = organization_document(page[-1])
-        next_cursor = encode_cursor(last["name_sort"], last["_id"])
-    return DirectoryPage(items=[public_view(org) for org in page], next_cursor=next_cursor)
-
-
-def pending_filter() -> dict[str, Any]:
-    """Staff's queue of registrations waiting for confirmation (sort with ``PENDING_SORT``)."""
-    return {"status": OrganizationStatus.PENDING.value}
 
 
 # --- CSV --------------------------------------------------------------------------------------

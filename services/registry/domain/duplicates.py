@@ -10,7 +10,7 @@ first path segment (the page) is part of the key.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import TYPE_CHECKING, Final, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel
@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DuplicateWarning",
-    "duplicate_candidates_filter",
     "find_duplicates",
     "normalized_name",
     "website_domain",
@@ -128,12 +127,3 @@ def find_duplicates(
                 )
             )
     return sorted(warnings, key=lambda w: (w.organization_id, w.reason))
-
-
-def duplicate_candidates_filter(organization: Organization) -> dict[str, Any]:
-    """MongoDB filter for the documents ``find_duplicates`` should look at (indexed fields)."""
-    alternatives: list[dict[str, Any]] = [{"name_key": normalized_name(organization.name)}]
-    domain = website_domain(organization.website)
-    if domain is not None:
-        alternatives.append({"website_domain": domain})
-    return {"$and": [{"_id": {"$ne": organization.id}}, {"$or": alternatives}]}

@@ -23,6 +23,7 @@ __all__ = [
     "RegistryError",
     "TokenExpired",
     "TokenInvalid",
+    "Unavailable",
 ]
 
 
@@ -95,3 +96,10 @@ class InvalidInput(RegistryError):
 
 class InvalidCursor(InvalidInput):
     pass
+
+
+class Unavailable(RegistryError):
+    """Not ready to answer yet (the catalogue is still loading after a start)."""
+
+    status = 503
+    slug = "no-disponible"

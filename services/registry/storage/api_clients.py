@@ -12,10 +12,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.auth import hash_secret, new_api_key
 from shared.events.registry import ApiClientIssued, ApiClientRevoked
-from shared.settings import ServiceSettings
-from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document
-from shared.storage.outbox import new_document_with_outbox, outbox_entries, with_outbox
+from shared.storage.outbox import STAMP, OutboxWriter
 
 API_CLIENTS = "api_clients"
 ClientKind = Literal["staff", "funder"]
@@ -29,15 +27,9 @@ class ApiClient:
 
 
 class ApiClientRepository:
-    def __init__(
-        self,
-        db: AsyncDatabase[Document],
-        settings: ServiceSettings,
-        locks: DocumentLocks | None = None,
-    ) -> None:
+    def __init__(self, db: AsyncDatabase[Document], outbox: OutboxWriter) -> None:
         self.collection = db[API_CLIENTS]
-        self.settings = settings
-        self.locks = locks or DocumentLocks()
+        self.outbox = outbox
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("key_hash", ASCENDING)], name="key_hash")
@@ -55,18 +47,19 @@ class ApiClientRepository:
             "created_at": now,
             "revoked_at": None,
         }
-        entries = outbox_entries([ApiClientIssued(client_id=client.id, kind=kind)], self.settings)
-        await self.collection.insert_one(new_document_with_outbox(doc, entries))
+        await self.outbox.insert(
+            API_CLIENTS, doc, [ApiClientIssued(client_id=client.id, kind=kind)]
+        )
         return client, key
 
     async def revoke(self, client_id: str) -> bool:
-        entries = outbox_entries([ApiClientRevoked(client_id=client_id)], self.settings)
-        async with self.locks.hold(API_CLIENTS, client_id):  # see shared.storage.locks
-            result = await self.collection.update_one(
-                {"_id": client_id, "revoked_at": None},
-                with_outbox({"$set": {"revoked_at": datetime.now(UTC)}}, entries),
-            )
-        return result.matched_count == 1
+        return await self.outbox.update(
+            API_CLIENTS,
+            client_id,
+            {"$set": {"revoked_at": datetime.now(UTC)}},
+            [ApiClientRevoked(client_id=client_id)],
+            expect={"revoked_at": None},
+        )
 
     async def by_key(self, api_key: str) -> ApiClient | None:
         doc = await self.collection.find_one({"key_hash": hash_secret(api_key), "revoked_at": None})
@@ -76,6 +69,6 @@ class ApiClientRepository:
 
     async def list(self) -> list[Document]:
         return [
-            {k: v for k, v in doc.items() if k not in ("key_hash", "outbox", "outbox_pending")}
+            {k: v for k, v in doc.items() if k not in ("key_hash", "outbox", STAMP)}
             async for doc in self.collection.find({}).sort([("created_at", ASCENDING)])
         ]

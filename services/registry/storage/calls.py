@@ -9,21 +9,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.registry.domain.calls import RegistrationCall
 from shared.events.base import EventContract
-from shared.settings import ServiceSettings
-from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document
-from shared.storage.outbox import new_document_with_outbox, outbox_entries, with_outbox
+from shared.storage.outbox import STAMP, OutboxWriter
 
 CALLS = "calls"
 
 
 class CallRepository:
-    def __init__(
-        self, db: AsyncDatabase[Document], settings: ServiceSettings, locks: DocumentLocks
-    ) -> None:
+    def __init__(self, db: AsyncDatabase[Document], outbox: OutboxWriter) -> None:
         self.collection = db[CALLS]
-        self.settings = settings
-        self.locks = locks
+        self.outbox = outbox
 
     async def ensure_indexes(self) -> None:
         await self.collection.create_index([("opens_at", ASCENDING)], name="opens_at")
@@ -39,18 +34,15 @@ class CallRepository:
     async def add(
         self, call: RegistrationCall, events: Sequence[EventContract], correlation_id: str | None
     ) -> None:
-        entries = outbox_entries(events, self.settings, correlation_id=correlation_id)
-        await self.collection.insert_one(new_document_with_outbox(_document(call), entries))
+        await self.outbox.insert(CALLS, _document(call), events, correlation_id=correlation_id)
 
     async def save(
         self, call: RegistrationCall, events: Sequence[EventContract], correlation_id: str | None
     ) -> None:
         state = {k: v for k, v in _document(call).items() if k != "_id"}
-        entries = outbox_entries(events, self.settings, correlation_id=correlation_id)
-        async with self.locks.hold(CALLS, call.id):  # see shared.storage.locks
-            await self.collection.update_one(
-                {"_id": call.id}, with_outbox({"$set": state}, entries)
-            )
+        await self.outbox.update(
+            CALLS, call.id, {"$set": state}, events, correlation_id=correlation_id
+        )
 
 
 def _document(call: RegistrationCall) -> Document:
@@ -60,5 +52,5 @@ def _document(call: RegistrationCall) -> Document:
 
 
 def _call(doc: Document) -> RegistrationCall:
-    data = {k: v for k, v in doc.items() if k not in ("_id", "outbox", "outbox_pending")}
+    data = {k: v for k, v in doc.items() if k not in ("_id", "outbox", STAMP)}
     return RegistrationCall.model_validate({**data, "id": doc["_id"]})

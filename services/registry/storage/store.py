@@ -1,4 +1,4 @@
-"""The registry's repositories, bundled per request, with the relay hint after each write."""
+"""The registry's repositories and its catalogue, bundled per request."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ from dataclasses import dataclass
 
 from services.registry.storage.api_clients import ApiClientRepository
 from services.registry.storage.calls import CallRepository
+from services.registry.storage.catalog import LiveCatalog
 from services.registry.storage.organizations import OrganizationRepository
 from shared.runtime import Runtime
+
+CATALOG = "catalog"
 
 
 @dataclass(frozen=True)
@@ -15,22 +18,30 @@ class RegistryStore:
     organizations: OrganizationRepository
     calls: CallRepository
     api_clients: ApiClientRepository
+    catalog: LiveCatalog
     runtime: Runtime
 
     @classmethod
     def of(cls, runtime: Runtime) -> RegistryStore:
+        catalog = runtime.state[CATALOG]
+        assert isinstance(catalog, LiveCatalog)
         return cls(
-            organizations=OrganizationRepository(runtime.db, runtime.settings, runtime.locks),
-            calls=CallRepository(runtime.db, runtime.settings, runtime.locks),
-            api_clients=ApiClientRepository(runtime.db, runtime.settings, runtime.locks),
+            organizations=OrganizationRepository(runtime.db, runtime.outbox, catalog),
+            calls=CallRepository(runtime.db, runtime.outbox),
+            api_clients=ApiClientRepository(runtime.db, runtime.outbox),
+            catalog=catalog,
             runtime=runtime,
         )
 
-    def published(self, collection: str, doc_id: str) -> None:
-        """Hint the outbox relay that a document has new events (published at once)."""
-        self.runtime.relay.notify(collection, doc_id)
-
-    async def ensure_indexes(self) -> None:
-        await self.organizations.ensure_indexes()
-        await self.calls.ensure_indexes()
-        await self.api_clients.ensure_indexes()
+    @classmethod
+    async def start(cls, runtime: Runtime) -> None:
+        """Indexes, then the catalogue (loaded in the background; /readyz waits for it)."""
+        catalog = LiveCatalog(runtime.db, runtime.settings)
+        runtime.state[CATALOG] = catalog
+        store = cls.of(runtime)
+        await store.organizations.ensure_indexes()
+        await store.calls.ensure_indexes()
+        await store.api_clients.ensure_indexes()
+        catalog.start()
+        runtime.readiness_checks.append(catalog.readiness)
+        runtime.on_stop.append(catalog.stop)
