@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole local system: infrastructure (Kafka, FerretDB, Prometheus) and the four services.
-# Usage: deploy/stack.sh install | infra-up | infra-down | up | down | run | status
+# Usage: deploy/stack.sh install | infra-up | infra-down | up | down | run | status | restart <service>
 COMPONENT=articula
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
@@ -27,21 +27,35 @@ staff_key() {
   export ARTICULA_STAFF_KEY
 }
 
-services_up() {
+start_service() {
+  local s=$1
   staff_key
   export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-$ARTICULA_BIND:$KAFKA_PORT}"
   export MONGODB_URL="${MONGODB_URL:-mongodb://$ARTICULA_BIND:$FERRETDB_PORT}"
+  COMPONENT=$s start_daemon "$s" env "${s^^}_HOST=$ARTICULA_BIND" "${s^^}_PORT=${SERVICE_PORTS[$s]}" \
+    "$ROOT/.venv/bin/python" -m "services.$s"
+}
+
+services_up() {
   local s
-  for s in "${SERVICES[@]}"; do
-    COMPONENT=$s start_daemon "$s" env "${s^^}_HOST=$ARTICULA_BIND" "${s^^}_PORT=${SERVICE_PORTS[$s]}" \
-      "$ROOT/.venv/bin/python" -m "services.$s"
-  done
+  for s in "${SERVICES[@]}"; do start_service "$s"; done
   for s in "${SERVICES[@]}"; do wait_ready "$s" "${SERVICE_PORTS[$s]}"; done
 }
 
+# One service, stopped and started again (the bench uses it after loading data behind its back).
+restart_service() {
+  local s=${1:?usage: stack.sh restart <service>}
+  [[ -n "${SERVICE_PORTS[$s]:-}" ]] || die "unknown service: $s"
+  COMPONENT=$s stop_daemon "$s" 15
+  start_service "$s"
+  wait_ready "$s" "${SERVICE_PORTS[$s]}"
+}
+
+# Ready means database and Kafka answer and, for the registry, its catalogue of organisations
+# is loaded (about a minute per 100,000 organisations on FerretDB), hence the long default.
 wait_ready() {
-  local name=$1 port=$2 i
-  for ((i = 0; i < 300; i++)); do
+  local name=$1 port=$2 i seconds=${ARTICULA_READY_SECONDS:-600}
+  for ((i = 0; i < seconds * 5; i++)); do
     if "$ROOT/.venv/bin/python" - "$ARTICULA_BIND" "$port" <<'PY' 2>/dev/null; then return 0; fi
 import sys, urllib.request
 urllib.request.urlopen(f"http://{sys.argv[1]}:{sys.argv[2]}/readyz", timeout=2)
@@ -49,7 +63,7 @@ PY
     is_running "$name" || { say "$name exited; last lines of $LOG_DIR/$name.log:"; tail -n 30 "$LOG_DIR/$name.log"; return 1; }
     sleep 0.2
   done
-  say "$name not ready after 60s; see $LOG_DIR/$name.log"; return 1
+  say "$name not ready after ${seconds}s; see $LOG_DIR/$name.log"; return 1
 }
 
 services_down() {
@@ -104,5 +118,6 @@ case "${1:-status}" in
   down) services_down; infra_down ;;
   run) run_foreground ;;
   status) status ;;
-  *) die "usage: $0 install|infra-up|infra-down|up|down|run|status" ;;
+  restart) restart_service "${2:-}" ;;
+  *) die "usage: $0 install|infra-up|infra-down|up|down|run|status|restart <service>" ;;
 esac
