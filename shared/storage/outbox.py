@@ -48,6 +48,9 @@ STAMP = "outbox_stamp"
 STALE_MARKER = timedelta(minutes=2)
 
 
+_last_seq = 0
+
+
 def marker_id(collection: str, doc_id: Any) -> str:
     return f"{collection}:{doc_id}"
 
@@ -59,12 +62,14 @@ def outbox_entries(
     correlation_id: str | None = None,
 ) -> dict[str, Document]:
     """`{event id: entry}` for the given events, in the order they happened."""
+    global _last_seq
     entries: dict[str, Document] = {}
     now = datetime.now(UTC)
     for event in events:
         event_id = new_event_id()
+        _last_seq = max(time.time_ns(), _last_seq + 1)  # strictly increasing in this process
         entries[event_id] = {
-            "seq": time.time_ns(),
+            "seq": _last_seq,
             "type": event.ce_type(),
             "topic": topic_name(event.topic, settings.topic_prefix),
             "key": event.aggregate_id(),
@@ -131,18 +136,23 @@ class OutboxWriter:
         *,
         correlation_id: str | None = None,
     ) -> None:
-        """Insert a new document with its creation events; errors (duplicate key) propagate."""
-        entries = outbox_entries(events, self.settings, correlation_id=correlation_id)
+        """Insert a new document with its creation events; errors (duplicate key) propagate.
+
+        A failed insert leaves its marker: the error may hide a write that landed (a lost
+        reply), and the marker pass tells the two apart (stale markers go after two minutes).
+        """
         doc_id = document["_id"]
         stamp = uuid.uuid4().hex
         async with self.locks.hold(collection, doc_id):
+            entries = outbox_entries(events, self.settings, correlation_id=correlation_id)
             await self._mark(collection, doc_id, stamp)
             try:
                 await self.db[collection].insert_one(
                     new_document_with_outbox(document, entries, stamp)
                 )
             except BaseException:
-                await self._unmark(collection, doc_id, stamp)
+                if self.notify is not None:
+                    self.notify(collection, doc_id)  # in case it landed after all
                 raise
         self._written(collection, doc_id)
 
@@ -157,11 +167,17 @@ class OutboxWriter:
         correlation_id: str | None = None,
     ) -> bool:
         """Apply `update` with its events if the document exists and its fields equal `expect`
-        (compare-and-set); False when it does not, and then nothing was written."""
-        entries = outbox_entries(events, self.settings, correlation_id=correlation_id)
+        (compare-and-set); False when it does not, and then nothing was written.
+
+        A refused compare-and-set leaves its marker: it replaced the marker of an earlier
+        write (maybe another instance's) that may not be published yet. The marker pass
+        publishes that and drops the marker once stale.
+        """
         stamp = uuid.uuid4().hex
         query: Document = {"_id": doc_id}
         async with self.locks.hold(collection, doc_id):
+            # Under the lock: `seq` then orders the entries as the writes happened.
+            entries = outbox_entries(events, self.settings, correlation_id=correlation_id)
             if expect and self.atomic_filters:
                 query.update(expect)
             elif expect:
@@ -173,7 +189,6 @@ class OutboxWriter:
                 query, with_outbox(update, entries, stamp)
             )
             if result.matched_count != 1:
-                await self._unmark(collection, doc_id, stamp)
                 return False
         self._written(collection, doc_id)
         return True
@@ -191,13 +206,6 @@ class OutboxWriter:
             },
             upsert=True,
         )
-
-    async def _unmark(self, collection: str, doc_id: Any, stamp: str) -> None:
-        """Best effort after a failed write; a marker left behind goes when it is stale."""
-        with contextlib.suppress(Exception):
-            await self.db[MARKERS].delete_one(
-                {"_id": marker_id(collection, doc_id), "stamp": stamp}
-            )
 
     def _written(self, collection: str, doc_id: Any) -> None:
         faults.maybe_crash(faults.AFTER_STATE_WRITE, self.settings.fault_point)
@@ -324,11 +332,7 @@ class OutboxRelay:
                     if doc is not None and (entries or doc.get(STAMP) == marker["stamp"]):
                         docs.append(doc)  # published (if need be) and its marker cleaned up
                     elif marker["at"] < now - STALE_MARKER:
-                        # Its write never landed (failed insert or compare-and-set, or a crash
-                        # between marker and write): nothing of it can ever be published.
-                        await self.db[MARKERS].delete_one(
-                            {"_id": marker["_id"], "stamp": marker["stamp"]}
-                        )
+                        await self._drop_stale(name, marker)
                 published += await self._publish_documents(producer, name, docs)
         OUTBOX_PENDING.set(max(0, pending - published))
         OUTBOX_OLDEST_SECONDS.set(
@@ -337,6 +341,15 @@ class OutboxRelay:
         if published:
             log.info("outbox_pass_published", events=published)
         return published
+
+    async def _drop_stale(self, name: str, marker: Document) -> None:
+        """A marker whose write never landed (failed insert or compare-and-set, or a crash
+        between marker and write): nothing of it can ever be published. Checked again under
+        the document's lock, so a writer of this process cannot be between marker and write."""
+        async with self.locks.hold(name, marker["doc_id"]):
+            doc = await self.db[name].find_one({"_id": marker["doc_id"]})
+            if doc is None or (not doc.get("outbox") and doc.get(STAMP) != marker["stamp"]):
+                await self.db[MARKERS].delete_one({"_id": marker["_id"], "stamp": marker["stamp"]})
 
     async def _publish_documents(self, producer: Any, name: str, docs: list[Document]) -> int:
         """Publish the documents' entries (each document's in order), then remove them and

@@ -10,12 +10,16 @@ from __future__ import annotations
 import json
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from functools import partial
 
 import httpx
 import pytest
 
+from services.registry.domain.system import send_ping as make_ping
 from shared import faults
+from shared.settings import ServiceSettings
+from shared.storage.outbox import new_document_with_outbox, outbox_entries
 from tests.integration.harness import (
     STAFF,
     Stack,
@@ -95,6 +99,42 @@ def test_relay_killed_after_publish_before_marking_sent_is_applied_once(stack: S
         )
         assert applied_once(stack, "events", [ping_id])
         assert len(read_topic(stack.topic("articula.system.v1"), expected=2)) == 2
+
+
+def test_markers_of_writes_that_never_landed_neither_linger_nor_hide_events(stack: Stack) -> None:
+    """A refused insert or compare-and-set leaves its marker (its error may hide a write that
+    landed); the marker pass publishes whatever is pending and drops such markers when stale."""
+    registry, events = stack.service("registry"), stack.service("events")
+    db = stack.db("registry")
+    long_ago = datetime.now(UTC) - timedelta(minutes=10)
+    # 1. a marker whose document never appeared
+    db.outbox_markers.insert_one(
+        {
+            "_id": "pings:never",
+            "collection": "pings",
+            "doc_id": "never",
+            "stamp": "s0",
+            "at": long_ago,
+        }
+    )
+    # 2. a write that landed (stamp s1) and whose marker a refused write then renewed (s2)
+    ping, event = make_ping("landed")
+    settings = ServiceSettings(service_name="registry", topic_prefix=stack.topic_prefix)
+    doc = {"_id": ping.id, "message": ping.message, "sent_at": ping.sent_at}
+    db.pings.insert_one(new_document_with_outbox(doc, outbox_entries([event], settings), "s1"))
+    db.outbox_markers.insert_one(
+        {
+            "_id": f"pings:{ping.id}",
+            "collection": "pings",
+            "doc_id": ping.id,
+            "stamp": "s2",
+            "at": long_ago,
+        }
+    )
+    with running(registry, events):
+        eventually(lambda: applied_once(stack, "events", [ping.id]))
+        eventually(lambda: db.outbox_markers.count_documents({}) == 0)
+        assert not db.pings.find_one({"_id": ping.id})["outbox"]
 
 
 def _send_continuously(registry_url: str, count: int, sent: list[str], pause: float) -> None:

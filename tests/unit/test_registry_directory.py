@@ -14,10 +14,12 @@ import pytest
 from pydantic import ValidationError
 
 from services.registry.domain.catalog import (
+    DOCUMENT_FIELDS,
     CatalogEntry,
     OrganizationCatalog,
     StaffFilter,
     directory_page,
+    entry_from_document,
     entry_of,
     profile_of,
 )
@@ -35,9 +37,7 @@ from services.registry.domain.duplicates import (
     website_domain,
 )
 from services.registry.domain.errors import InvalidCursor, NotFound, OrganizationWithdrawn
-from services.registry.domain.organization import (
-    Organization,
-)
+from services.registry.domain.organization import Organization, organization_document
 from services.registry.domain.profile import CURRENT_TERMS_VERSION, OrganizationCreate
 from services.registry.domain.text import normalize_text
 from services.registry.domain.views import (
@@ -392,3 +392,27 @@ def test_shared_hosts_do_not_make_everyone_a_duplicate() -> None:
     one = make(1, "Uno", website="https://facebook.com/uno")
     two = make(2, "Dos", website="https://facebook.com/dos")
     assert find_duplicates(one, [two]) == []
+
+
+def test_a_walk_in_progress_survives_saves(orgs: list[Organization]) -> None:
+    """A CSV export streams from a worker thread while saves go on."""
+    catalog = catalog_of(orgs)
+    walk = catalog.directory(DirectoryQuery())
+    assert profile_of(next(walk)).name == "Alerce"
+    ong = next(o for o in orgs if o.name == "ONG Raíces")
+    catalog.upsert(entry_of(ong.suspend("motivo", "staff", NOW).organization, 2))  # delisted
+    catalog.upsert(entry_of(make(50, "Zorro Nuevo"), 1))  # listed after the walk began
+    renamed = next(o for o in orgs if o.name == "Empresa Ñandú SpA")
+    catalog.upsert(entry_of(renamed.model_copy(update={"name": "Aaa Renombrada"}), 2))
+    rest = [profile_of(entry).name for entry in walk]
+    assert rest == ["Corporación Alerce", "Fundación Ñandú"]
+
+
+def test_entries_from_documents_equal_entries_from_the_aggregate(
+    orgs: list[Organization],
+) -> None:
+    """The start-up load reads projected documents; the result must be the same entry."""
+    for org in orgs:
+        doc = organization_document(org) | {"version": 4}
+        projected = {"_id": doc["_id"]} | {k: doc[k] for k in DOCUMENT_FIELDS if k in doc}
+        assert entry_from_document(projected) == entry_of(org, 4), org.name

@@ -53,13 +53,29 @@ class ApiClientRepository:
         return client, key
 
     async def revoke(self, client_id: str) -> bool:
-        return await self.outbox.update(
-            API_CLIENTS,
-            client_id,
-            {"$set": {"revoked_at": datetime.now(UTC)}},
-            [ApiClientRevoked(client_id=client_id)],
-            expect={"revoked_at": None},
-        )
+        """Revoke a key still in force; False if there is none with that id.
+
+        The CLI writes next to the running registry, whose relay also updates this document
+        (removing published outbox entries) and holds a different process's lock. On FerretDB
+        an update is a read and a write back, so that removal could undo the revocation: read
+        it back and write again until it holds.
+        """
+        revoked = False
+        for _ in range(5):
+            revoked = (
+                await self.outbox.update(
+                    API_CLIENTS,
+                    client_id,
+                    {"$set": {"revoked_at": datetime.now(UTC)}},
+                    [ApiClientRevoked(client_id=client_id)],
+                    expect={"revoked_at": None},
+                )
+                or revoked
+            )
+            doc = await self.collection.find_one({"_id": client_id})
+            if doc is None or doc.get("revoked_at") is not None:
+                return revoked and doc is not None
+        raise RuntimeError(f"the revocation of {client_id} did not hold; try again")
 
     async def by_key(self, api_key: str) -> ApiClient | None:
         doc = await self.collection.find_one({"key_hash": hash_secret(api_key), "revoked_at": None})

@@ -6,21 +6,29 @@ Three sources, any order (entries carry the document's version, the newest wins)
 - this process's writes: applied right after they land, so a caller reads its own change;
 - other processes' writes (several registry instances on MongoDB): every event on the
   organisations topic names an organisation, which is read again by ``_id``. The topic is
-  followed without a consumer group, from its end as it was just before the start-up read, so
-  nothing between the two is missed.
+  followed without a consumer group, from a minute before this process started (found by
+  timestamp, so a broker that answers only later still misses nothing), and re-reading is
+  harmless, so the start-up read never waits for the broker.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.registry.domain.catalog import OrganizationCatalog, entry_of
-from services.registry.domain.organization import Organization, organization_from_document
+from services.registry.domain.catalog import (
+    DOCUMENT_FIELDS,
+    OrganizationCatalog,
+    entry_from_document,
+    entry_of,
+)
+from services.registry.domain.organization import Organization
 from shared.events.topics import Topic, topic_name
 from shared.kafka.clients import topic_partitions
 from shared.settings import ServiceSettings
@@ -37,10 +45,11 @@ class LiveCatalog:
         self.collection = db[ORGANIZATIONS]
         self.settings = settings
         self.loaded = asyncio.Event()
-        self._following = asyncio.Event()
+        self._follow_from_ms = 0
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        self._follow_from_ms = int(time.time() * 1000) - 60_000
         self._tasks = [
             asyncio.create_task(self._follow_topic(), name="catalog-follow"),
             asyncio.create_task(self._load(), name="catalog-load"),
@@ -63,19 +72,30 @@ class LiveCatalog:
     async def refresh(self, organization_id: str) -> None:
         doc = await self.collection.find_one({"_id": organization_id})
         if doc is not None:
-            self.catalog.upsert(entry_of(organization_from_document(doc), doc.get("version", 1)))
+            self._keep(doc)
+
+    def _keep(self, doc: Document) -> None:
+        """One document into the catalogue; one that no longer reads as an organisation is
+        logged and left out rather than stopping the load or the follower."""
+        try:
+            entry = entry_from_document(doc)
+        except ValidationError as exc:
+            log.error(
+                "catalog_unreadable_document",
+                organization_id=doc.get("_id"),
+                errors=exc.error_count(),
+            )
+            return
+        self.catalog.upsert(entry)
 
     async def _load(self) -> None:
-        # Follow first (bounded wait: a broker outage must not keep the directory down).
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(self._following.wait(), 15)
         delay = 0.5
         while True:
             try:
                 started = asyncio.get_running_loop().time()
-                async for doc in self.collection.find({}, {"outbox": 0}):
-                    org = organization_from_document(doc)
-                    self.catalog.upsert(entry_of(org, doc.get("version", 1)))
+                projection = dict.fromkeys(DOCUMENT_FIELDS, 1)
+                async for doc in self.collection.find({}, projection).batch_size(1000):
+                    self._keep(doc)
                 self.loaded.set()
                 log.info(
                     "catalog_loaded",
@@ -104,13 +124,19 @@ class LiveCatalog:
                 await consumer.start()
                 partitions = await topic_partitions(consumer, topic)
                 consumer.assign(partitions)
+                if not positions:  # first connection
+                    starts = await consumer.offsets_for_times(
+                        {tp: self._follow_from_ms for tp in partitions}
+                    )
+                    for tp in partitions:
+                        found = starts.get(tp)
+                        if found is None:  # nothing since then
+                            await consumer.seek_to_end(tp)
+                            positions[tp] = await consumer.position(tp)
+                        else:
+                            positions[tp] = found.offset
                 for tp in partitions:
-                    if tp in positions:
-                        consumer.seek(tp, positions[tp])  # after a reconnect: miss nothing
-                    else:
-                        await consumer.seek_to_end(tp)
-                        positions[tp] = await consumer.position(tp)
-                self._following.set()
+                    consumer.seek(tp, positions[tp])  # after a reconnect too: miss nothing
                 delay = 0.5
                 async for record in consumer:
                     if record.key:

@@ -9,12 +9,12 @@ save here updates.
 API keys: `organization_keys` maps a key's hash (`_id`) to its organisation, so a caller is
 found by `_id` instead of a filter on the organisation documents. The key document is written
 before the organisation that lists the hash, and a lookup checks that the organisation still
-lists it: a key document left by a failed save, or by a rotation, opens nothing.
+lists it: a key document left by a failed save, or by a rotation, opens nothing (and is kept:
+deleting it on a miss could race the save that is about to list it).
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 
 from pymongo import ASCENDING
@@ -124,6 +124,4 @@ class OrganizationRepository:
         found = await self.get(key["organization_id"])
         if found is not None and key_hash in {record.hash for record in found[0].api_keys}:
             return found[0]
-        with contextlib.suppress(Exception):  # rotated or never saved: tidy up
-            await self.keys.delete_one({"_id": key_hash})
-        return None
+        return None  # rotated away, or its save never landed: the key opens nothing
