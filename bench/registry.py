@@ -542,17 +542,6 @@ def directory(registry: str, pending: int) -> list[str]:
         f"| registry resident memory after the load | {memory} |",
         "",
     ]
-    first = ROWS[0]
-    measured = [(n, percentile(t[first].samples, 50)) for n, t, _ in results if t[first].samples]
-    if len(measured) >= 2 and measured[-1][0] > measured[-2][0]:
-        (small, t_small), (large, t_large) = measured[-2], measured[-1]
-        slope = (t_large - t_small) / (large - small)
-        lines += [
-            f"First page without filters, from {small:,} to {large:,} organisations: "
-            f"{slope * 10_000 * 1000:+.0f} ms per 10,000 more (about "
-            f"{t_small + slope * (100_000 - small):.0f} s at 100,000 if linear).",
-            "",
-        ]
     lines += [
         "Directory, staff queue, duplicate warnings and counts are answered by the registry's "
         "in-memory catalogue (`services/registry/domain/catalog.py`); the database is read by "

@@ -194,10 +194,11 @@ def main() -> list[str]:
         f"{percentile(ours.latencies, 50) / percentile(raw.latencies, 50):.1f}× p50 latency; "
         f"{ours.rate / raw_db.rate:.2f} of raw FerretDB inserts |",
         "",
-        "The project's path does per event: one HTTP request, one insert of the state with its "
-        "outbox entry, the relay's lookup, publish and removal, then in each of three services "
-        "an inbox claim (insert), the handler's idempotent insert and the inbox completion: "
-        "about 12 single-document database operations per event, against one Kafka send and "
+        "The project's path does per event: one HTTP request, an outbox marker upsert and one "
+        "insert of the state with its outbox entry, the relay's lookup, publish, removal and "
+        "marker deletion, then in each of three services an inbox claim (insert), the "
+        "handler's idempotent insert and the inbox completion: about 14 single-document "
+        "database operations per event, against one Kafka send and "
         "one fetch for the raw path. On FerretDB (SQLite) each costs ~1.5 ms of its CPU, on two "
         "cores shared with Kafka and five Python processes, so the database, not Kafka or the "
         "Python services, bounds the rate; on MongoDB the same operations cost a fraction.",

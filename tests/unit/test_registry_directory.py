@@ -22,6 +22,7 @@ from services.registry.domain.catalog import (
     entry_from_document,
     entry_of,
     profile_of,
+    public_data,
 )
 from services.registry.domain.directory import (
     CSV_COLUMNS,
@@ -416,3 +417,9 @@ def test_entries_from_documents_equal_entries_from_the_aggregate(
         doc = organization_document(org) | {"version": 4}
         projected = {"_id": doc["_id"]} | {k: doc[k] for k in DOCUMENT_FIELDS if k in doc}
         assert entry_from_document(projected) == entry_of(org, 4), org.name
+
+
+def test_csv_from_the_catalogue_json_equals_csv_from_profiles(orgs: list[Organization]) -> None:
+    entries = list(catalog_of(orgs).directory(DirectoryQuery()))
+    from_profiles = directory_csv(profile_of(entry) for entry in entries)
+    assert "".join(iter_csv(public_data(entry) for entry in entries)) == from_profiles

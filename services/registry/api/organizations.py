@@ -22,7 +22,7 @@ from services.registry.api.deps import (
     staff_id,
 )
 from services.registry.domain.calls import assign_call
-from services.registry.domain.catalog import CatalogEntry, directory_page, profile_of
+from services.registry.domain.catalog import CatalogEntry, directory_page, public_data
 from services.registry.domain.directory import (
     DirectoryPage,
     DirectoryQuery,
@@ -123,7 +123,7 @@ def _csv(entries: Iterator[CatalogEntry], chunk: int = 500) -> Iterator[str]:
     export does not hold the event loop."""
     yield from iter_csv([], header=True)
     while batch := list(itertools.islice(entries, chunk)):
-        yield "".join(iter_csv((profile_of(entry) for entry in batch), header=False))
+        yield "".join(iter_csv((public_data(entry) for entry in batch), header=False))
 
 
 @router.get(

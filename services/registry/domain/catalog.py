@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
+import json
 import sys
 import zlib
 from collections import Counter
@@ -45,6 +46,7 @@ __all__ = [
     "entry_from_document",
     "entry_of",
     "profile_of",
+    "public_data",
 ]
 
 # Fields staff can count by (GET /v1/staff/registrations/summary).
@@ -296,6 +298,13 @@ def profile_of(entry: CatalogEntry) -> PublicProfile:
     """The public profile of a listed entry."""
     assert entry.public_json is not None, "only listed entries have a public profile"
     return PublicProfile.model_validate_json(zlib.decompress(entry.public_json))
+
+
+def public_data(entry: CatalogEntry) -> dict[str, Any]:
+    """The public profile of a listed entry as JSON data (what ``profile_of`` would dump)."""
+    assert entry.public_json is not None, "only listed entries have a public profile"
+    data: dict[str, Any] = json.loads(zlib.decompress(entry.public_json))
+    return data
 
 
 def directory_page(entries: Iterator[CatalogEntry], limit: int) -> DirectoryPage:

@@ -12,7 +12,7 @@ import binascii
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Annotated, Any, Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
@@ -130,8 +130,14 @@ def _cell(value: Any) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def iter_csv(profiles: Iterable[PublicProfile], *, header: bool = True) -> Iterator[str]:
-    """CSV lines (RFC 4180, CRLF) in ``CSV_COLUMNS`` order, for streaming responses."""
+def iter_csv(
+    profiles: Iterable[PublicProfile | Mapping[str, Any]], *, header: bool = True
+) -> Iterator[str]:
+    """CSV lines (RFC 4180, CRLF) in ``CSV_COLUMNS`` order, for streaming responses.
+
+    Rows are public profiles, or their JSON form (``model_dump(mode="json")``), which the
+    catalogue already holds: skipping the model saves most of a 100,000-row export's time.
+    """
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -145,7 +151,7 @@ def iter_csv(profiles: Iterable[PublicProfile], *, header: bool = True) -> Itera
     if header:
         yield flush(CSV_COLUMNS)
     for profile in profiles:
-        data = profile.model_dump(mode="json")
+        data = profile if isinstance(profile, Mapping) else profile.model_dump(mode="json")
         yield flush([_cell(data[column]) for column in CSV_COLUMNS])
 
 
