@@ -39,6 +39,7 @@ from shared.metrics import (
     CONSUMER_PROCESSED,
     CONSUMER_RETRIED,
 )
+from shared.restart import keep_running
 from shared.settings import ServiceSettings
 from shared.storage.inbox import Inbox
 
@@ -103,16 +104,7 @@ class ReliableConsumer:
 
     async def run_forever(self) -> None:
         """Consume until cancelled; reconnect after any broker outage."""
-        backoff = 0.5
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("consumer_restarting", error=repr(exc), backoff=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+        await keep_running(self._run_once, "consumer_restarting")
 
     async def _run_once(self) -> None:
         topics = [topic_name(t, self.settings.topic_prefix) for t in self.subscription.topics]

@@ -35,6 +35,7 @@ from shared.events.topics import topic_name
 from shared.kafka.clients import create_producer, ensure_topics
 from shared.kafka.codec import new_event_id, to_record
 from shared.metrics import OUTBOX_OLDEST_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
+from shared.restart import keep_running
 from shared.settings import ServiceSettings
 from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document
@@ -245,16 +246,7 @@ class OutboxRelay:
         """Nothing to index: markers are read whole and found by `_id`."""
 
     async def run_forever(self) -> None:
-        backoff = 0.5
-        while True:
-            try:
-                await self._run_once()
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("outbox_relay_restarting", error=repr(exc), backoff=backoff)
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, 10)
+        await keep_running(self._run_once, "outbox_relay_restarting")
 
     async def _run_once(self) -> None:
         await ensure_topics(self.settings)

@@ -7,35 +7,19 @@ by sector" straight from the data (`GET /v1/staff/registrations/summary`).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from services.registry.api.deps import Staff, Store, loaded_catalog
-from services.registry.domain.catalog import StaffFilter
+from services.registry.domain.catalog import CountableField, StaffFilter
 from services.registry.domain.duplicates import DuplicateWarning, find_duplicates
 from services.registry.domain.organization import OrganizationStatus
 from services.registry.domain.views import StaffProfile, staff_view
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/staff", tags=["equipo"])
-
-SummaryField = Literal[
-    "sector",
-    "macrozone",
-    "head_office_region",
-    "scope",
-    "legal_form",
-    "roles",
-    "themes",
-    "regions",
-    "links_with_others",
-    "has_alliances",
-    "traits",
-    "status",
-    "call_id",
-]
 
 
 class StaffQuery(BaseModel):
@@ -52,7 +36,7 @@ class StaffQuery(BaseModel):
 class SummaryQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    by: SummaryField = "sector"
+    by: CountableField = "sector"
     status: OrganizationStatus | None = None
     call_id: str | None = Field(default=None, max_length=64)
     registered_from: AwareDatetime | None = None

@@ -22,7 +22,7 @@ from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, Literal, get_args
 
 from services.registry.domain.directory import (
     MAX_SEARCH_WORDS,
@@ -40,6 +40,7 @@ __all__ = [
     "COUNTABLE",
     "DOCUMENT_FIELDS",
     "CatalogEntry",
+    "CountableField",
     "OrganizationCatalog",
     "StaffFilter",
     "directory_page",
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 # Fields staff can count by (GET /v1/staff/registrations/summary).
-COUNTABLE: Final = (
+CountableField = Literal[
     "sector",
     "macrozone",
     "head_office_region",
@@ -64,7 +65,8 @@ COUNTABLE: Final = (
     "traits",
     "status",
     "call_id",
-)
+]
+COUNTABLE: Final = get_args(CountableField)
 _tuples: dict[tuple[str, ...], tuple[str, ...]] = {}
 
 

@@ -31,6 +31,7 @@ from services.registry.domain.catalog import (
 from services.registry.domain.organization import Organization
 from shared.events.topics import Topic, topic_name
 from shared.kafka.clients import topic_partitions
+from shared.restart import keep_running
 from shared.settings import ServiceSettings
 from shared.storage.mongo import Document
 
@@ -89,65 +90,54 @@ class LiveCatalog:
         self.catalog.upsert(entry)
 
     async def _load(self) -> None:
-        delay = 0.5
-        while True:
-            try:
-                started = asyncio.get_running_loop().time()
-                projection = dict.fromkeys(DOCUMENT_FIELDS, 1)
-                async for doc in self.collection.find({}, projection).batch_size(1000):
-                    self._keep(doc)
-                self.loaded.set()
-                log.info(
-                    "catalog_loaded",
-                    organizations=len(self.catalog),
-                    seconds=round(asyncio.get_running_loop().time() - started, 1),
-                )
-                return
-            except Exception as exc:
-                log.warning("catalog_load_failed", error=repr(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
+        await keep_running(self._load_once, "catalog_load_failed", once=True)
+
+    async def _load_once(self) -> None:
+        started = asyncio.get_running_loop().time()
+        projection = dict.fromkeys(DOCUMENT_FIELDS, 1)
+        async for doc in self.collection.find({}, projection).batch_size(1000):
+            self._keep(doc)
+        self.loaded.set()
+        log.info(
+            "catalog_loaded",
+            organizations=len(self.catalog),
+            seconds=round(asyncio.get_running_loop().time() - started, 1),
+        )
 
     async def _follow_topic(self) -> None:
+        positions: dict[TopicPartition, int] = {}  # kept across reconnections
+        await keep_running(lambda: self._follow_once(positions), "catalog_follow_failed")
+
+    async def _follow_once(self, positions: dict[TopicPartition, int]) -> None:
         topic = topic_name(Topic.REGISTRY_ORGANIZATIONS, self.settings.topic_prefix)
-        positions: dict[TopicPartition, int] = {}
-        delay = 0.5
-        while True:
-            consumer = AIOKafkaConsumer(
-                bootstrap_servers=self.settings.kafka_bootstrap_servers,
-                group_id=None,
-                client_id=f"articula-{self.settings.service_name}-catalog",
-                enable_auto_commit=False,
-                isolation_level="read_committed",
-            )
-            try:
-                await consumer.start()
-                partitions = await topic_partitions(consumer, topic)
-                consumer.assign(partitions)
-                if not positions:  # first connection
-                    starts = await consumer.offsets_for_times(
-                        {tp: self._follow_from_ms for tp in partitions}
-                    )
-                    for tp in partitions:
-                        found = starts.get(tp)
-                        if found is None:  # nothing since then
-                            await consumer.seek_to_end(tp)
-                            positions[tp] = await consumer.position(tp)
-                        else:
-                            positions[tp] = found.offset
+        consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.settings.kafka_bootstrap_servers,
+            group_id=None,
+            client_id=f"articula-{self.settings.service_name}-catalog",
+            enable_auto_commit=False,
+            isolation_level="read_committed",
+        )
+        try:
+            await consumer.start()
+            partitions = await topic_partitions(consumer, topic)
+            consumer.assign(partitions)
+            if not positions:  # first connection
+                starts = await consumer.offsets_for_times(
+                    {tp: self._follow_from_ms for tp in partitions}
+                )
                 for tp in partitions:
-                    consumer.seek(tp, positions[tp])  # after a reconnect too: miss nothing
-                delay = 0.5
-                async for record in consumer:
-                    if record.key:
-                        await self.refresh(record.key.decode())
-                    positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                log.warning("catalog_follow_failed", error=repr(exc), retry_in=delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
-            finally:
-                with contextlib.suppress(Exception):
-                    await consumer.stop()
+                    found = starts.get(tp)
+                    if found is None:  # nothing since then
+                        await consumer.seek_to_end(tp)
+                        positions[tp] = await consumer.position(tp)
+                    else:
+                        positions[tp] = found.offset
+            for tp in partitions:
+                consumer.seek(tp, positions[tp])  # after a reconnect too: miss nothing
+            async for record in consumer:
+                if record.key:
+                    await self.refresh(record.key.decode())
+                positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
+        finally:
+            with contextlib.suppress(Exception):
+                await consumer.stop()
