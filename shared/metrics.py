@@ -49,6 +49,11 @@ CONSUMER_DURATION = Histogram(
 CONSUMER_LAG = Gauge(
     "articula_consumer_lag", "Records behind the partition's end", ["topic", "partition", "group"]
 )
+CONSUMER_ASSIGNED = Gauge(
+    "articula_consumer_assigned_partitions",
+    "Partitions this instance owns in its consumer group (0: idle or rebalancing)",
+    ["group"],
+)
 
 OUTBOX_PENDING = Gauge("articula_outbox_pending", "Events written but not yet published")
 OUTBOX_OLDEST_SECONDS = Gauge(

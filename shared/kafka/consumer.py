@@ -32,6 +32,7 @@ from shared.events.topics import DEAD_LETTER_TOPICS, Topic, topic_name
 from shared.kafka.clients import create_producer, ensure_topics
 from shared.kafka.codec import EventEnvelope, MalformedEvent, from_record, headers_dict
 from shared.metrics import (
+    CONSUMER_ASSIGNED,
     CONSUMER_CONSUMED,
     CONSUMER_DEAD_LETTERED,
     CONSUMER_DURATION,
@@ -79,9 +80,11 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
+        CONSUMER_ASSIGNED.labels(self.runner.group).set(0)
         await self.runner.commit_handled(revoked)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
+        CONSUMER_ASSIGNED.labels(self.runner.group).set(len(assigned))
         log.info(
             "partitions_assigned",
             partitions=sorted(f"{tp.topic}:{tp.partition}" for tp in assigned),

@@ -230,6 +230,12 @@ def test_two_instances_of_one_group_share_partitions_and_apply_once(stack: Stack
     registry = stack.service("registry")
     first, second = stack.service("events", "events-a"), stack.service("events", "events-b")
     with running(registry, first, second):
+        # Ready is not yet in the group: wait until the rebalance gave each instance partitions.
+        eventually(
+            lambda: all(
+                p.metric("articula_consumer_assigned_partitions") > 0 for p in (first, second)
+            )
+        )
         sent = [send_ping(registry, f"n{i}") for i in range(30)]
         eventually(lambda: applied_once(stack, "events", sent))
         applied = [
