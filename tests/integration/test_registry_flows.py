@@ -42,7 +42,15 @@ from shared.events.registry import (
 )
 from shared.kafka.codec import EventEnvelope, from_record
 from shared.reference.rut import format_rut
-from tests.integration.harness import KAFKA, STAFF, ServiceProcess, Stack, eventually, running
+from tests.integration.harness import (
+    KAFKA,
+    STAFF,
+    ServiceProcess,
+    Stack,
+    eventually,
+    infra,
+    running,
+)
 
 ORGANIZATIONS_TOPIC = "articula.registry.organizations.v1"
 PRIVATE_TOPIC = "articula.registry.notifications.private.v1"
@@ -935,3 +943,30 @@ def test_a_second_instance_follows_the_first_ones_changes(
         )
         assert suspended.status_code == 200
         eventually(lambda: listed_by_follower() == [], timeout=30)
+
+
+def test_the_follower_catches_up_after_a_broker_restart(
+    stack: Stack, registry: ServiceProcess, http: httpx.Client
+) -> None:
+    """Changes made while Kafka is down reach the second instance once it is back."""
+    follower = stack.service("registry", label="registry-follower")
+    with running(follower), httpx.Client(base_url=follower.url, timeout=15) as other:
+        infra("kafka", "stop")
+        try:
+            # The write path does not need Kafka: state and events land in the database.
+            response = httpx.post(
+                f"{registry.url}/v1/organizations",
+                json=registration("Fundación Corte De Luz"),
+                timeout=15,
+            )
+            assert response.status_code == 201, response.text
+            org_id = str(response.json()["id"])
+        finally:
+            infra("kafka", "start")
+        activate(http, org_id)
+
+        def listed_by_follower() -> list[str]:
+            page = other.get("/v1/organizations", params={"q": "corte de luz"}).json()
+            return [item["id"] for item in page["items"]]
+
+        assert eventually(listed_by_follower, timeout=120) == [org_id]

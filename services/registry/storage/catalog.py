@@ -122,16 +122,17 @@ class LiveCatalog:
             partitions = await topic_partitions(consumer, topic)
             consumer.assign(partitions)
             if not positions:  # first connection
+                # End offsets first, then the first offset at or after the start time: a
+                # record written between the two queries is found by the second. Never
+                # "seek to end", which resolves whenever the broker answers (after an outage,
+                # past records written meanwhile: the integration test caught that).
+                ends = await consumer.end_offsets(partitions)
                 starts = await consumer.offsets_for_times(
                     {tp: self._follow_from_ms for tp in partitions}
                 )
                 for tp in partitions:
                     found = starts.get(tp)
-                    if found is None:  # nothing since then
-                        await consumer.seek_to_end(tp)
-                        positions[tp] = await consumer.position(tp)
-                    else:
-                        positions[tp] = found.offset
+                    positions[tp] = ends[tp] if found is None else found.offset
             for tp in partitions:
                 consumer.seek(tp, positions[tp])  # after a reconnect too: miss nothing
             async for record in consumer:
