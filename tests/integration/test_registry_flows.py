@@ -970,3 +970,20 @@ def test_the_follower_catches_up_after_a_broker_restart(
             return [item["id"] for item in page["items"]]
 
         assert eventually(listed_by_follower, timeout=120) == [org_id]
+
+
+def test_both_instances_keep_their_catalogues_through_a_database_restart(
+    stack: Stack, registry: ServiceProcess, http: httpx.Client
+) -> None:
+    follower = stack.service("registry", label="registry-follower")
+    with running(follower), httpx.Client(base_url=follower.url, timeout=15) as other:
+        infra("ferretdb", "restart")
+        registry.wait_ready()
+        org_id, _ = register_active(http, registration("Fundación Reinicio Base"))
+
+        def listed_by(client: httpx.Client) -> list[str]:
+            page = client.get("/v1/organizations", params={"q": "reinicio base"}).json()
+            return [item["id"] for item in page["items"]]
+
+        assert listed_by(http) == [org_id]
+        assert eventually(lambda: listed_by(other), timeout=60) == [org_id]
