@@ -918,6 +918,8 @@ def test_restarted_registry_reloads_its_catalogue(
     org_id, key = register_active(http, registration("Fundación Memoria Larga"))
     registry.stop()
     registry.start().wait_ready()  # ready only once the catalogue is loaded
+    assert registry.metric("articula_registry_catalogue_loaded") == 1
+    assert registry.metric("articula_registry_catalogue_entries") >= 1
     with httpx.Client(base_url=registry.url, timeout=15) as fresh:
         page = fresh.get("/v1/organizations", params={"q": "memoria larga"})
         assert [item["id"] for item in page.json()["items"]] == [org_id]

@@ -19,6 +19,7 @@ import time
 
 import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
+from prometheus_client import Gauge
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -37,6 +38,13 @@ from shared.storage.mongo import Document
 
 log = structlog.get_logger(__name__)
 
+CATALOGUE_ENTRIES = Gauge(
+    "articula_registry_catalogue_entries", "Organisations in this process's catalogue"
+)
+CATALOGUE_LOADED = Gauge(
+    "articula_registry_catalogue_loaded", "1 once the start-up load has finished, else 0"
+)
+
 ORGANIZATIONS = "organizations"
 
 
@@ -50,6 +58,8 @@ class LiveCatalog:
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
+        CATALOGUE_ENTRIES.set_function(lambda: len(self.catalog))
+        CATALOGUE_LOADED.set_function(lambda: float(self.loaded.is_set()))
         self._follow_from_ms = int(time.time() * 1000) - 60_000
         self._tasks = [
             asyncio.create_task(self._follow_topic(), name="catalog-follow"),
