@@ -52,7 +52,7 @@ restart_service() {
 }
 
 # Ready means database and Kafka answer and, for the registry, its catalogue of organisations
-# is loaded (about a minute per 100,000 organisations on FerretDB), hence the long default.
+# is loaded (under three minutes for 100,000 organisations on FerretDB), hence the long default.
 wait_ready() {
   local name=$1 port=$2 i seconds=${ARTICULA_READY_SECONDS:-600}
   for ((i = 0; i < seconds * 5; i++)); do

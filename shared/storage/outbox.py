@@ -242,9 +242,6 @@ class OutboxRelay:
         self._hints[(collection, doc_id)] = 0
         self._wake.set()
 
-    async def ensure_indexes(self) -> None:
-        """Nothing to index: markers are read whole and found by `_id`."""
-
     async def run_forever(self) -> None:
         await keep_running(self._run_once, "outbox_relay_restarting")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.registry.api.deps import Staff, Store, correlation_id, now
+from services.registry.api.deps import Staff, Store, correlation_id, now, staff_id
 from services.registry.domain.calls import (
     RegistrationCall,
     RegistrationCallCreate,
@@ -40,8 +40,7 @@ async def get_call(call_id: str, store: Store) -> RegistrationCall:
     responses=problem_responses(401, 403, 409, 422),
 )
 async def open_call(body: RegistrationCallCreate, store: Store, staff: Staff) -> RegistrationCall:
-    assert staff.id is not None
-    call, event = RegistrationCall.open(body, staff.id, now(), await store.calls.all())
+    call, event = RegistrationCall.open(body, staff_id(staff), now(), await store.calls.all())
     await store.calls.add(call, [event], correlation_id())
     return call
 
@@ -54,10 +53,9 @@ async def open_call(body: RegistrationCallCreate, store: Store, staff: Staff) ->
 async def update_call(
     call_id: str, body: RegistrationCallPatch, store: Store, staff: Staff
 ) -> RegistrationCall:
-    assert staff.id is not None
     call = await _load(store, call_id)
     others = [c for c in await store.calls.all() if c.id != call_id]
-    updated, events = call.update(body, staff.id, now(), others)
+    updated, events = call.update(body, staff_id(staff), now(), others)
     await store.calls.save(updated, events, correlation_id())
     return updated
 
@@ -68,8 +66,7 @@ async def update_call(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def close_call(call_id: str, store: Store, staff: Staff) -> RegistrationCall:
-    assert staff.id is not None
     call = await _load(store, call_id)
-    closed, event = call.close(staff.id, now())
+    closed, event = call.close(staff_id(staff), now())
     await store.calls.save(closed, [event], correlation_id())
     return closed

@@ -76,6 +76,18 @@ async def _save(store: RegistryStore, outcome: Outcome, version: int) -> Organiz
     return org
 
 
+async def _issue_key(
+    store: RegistryStore, organization_id: str, decide: Callable[[Organization], Outcome]
+) -> KeyIssued:
+    """Load, apply a decision that issues an API key (confirm, activate, rotate), save, and
+    show the key this once."""
+    org, version = await load_organization(store, organization_id)
+    outcome = decide(org)
+    org = await _save(store, outcome, version)
+    assert outcome.api_key is not None
+    return KeyIssued(id=org.id, status=str(org.status), api_key=outcome.api_key)
+
+
 async def _change_status(
     store: RegistryStore, organization_id: str, decide: Callable[[Organization], Outcome]
 ) -> StatusChange:
@@ -178,11 +190,7 @@ async def withdraw(organization_id: str, store: Store, caller: Caller) -> Status
     responses=problem_responses(403, 404, 409, 410),
 )
 async def confirm(organization_id: str, body: ConfirmationInput, store: Store) -> KeyIssued:
-    org, version = await load_organization(store, organization_id)
-    outcome = org.confirm(body.token, now())
-    org = await _save(store, outcome, version)
-    assert outcome.api_key is not None
-    return KeyIssued(id=org.id, status=str(org.status), api_key=outcome.api_key)
+    return await _issue_key(store, organization_id, lambda org: org.confirm(body.token, now()))
 
 
 @router.post(
@@ -205,11 +213,11 @@ async def renew_confirmation(organization_id: str, store: Store) -> Registered:
 async def activate(
     organization_id: str, body: ReasonInput, store: Store, staff: Staff
 ) -> KeyIssued:
-    org, version = await load_organization(store, organization_id)
-    outcome = org.activate_by_staff(body.reason, staff_id(staff), now())
-    org = await _save(store, outcome, version)
-    assert outcome.api_key is not None
-    return KeyIssued(id=org.id, status=str(org.status), api_key=outcome.api_key)
+    return await _issue_key(
+        store,
+        organization_id,
+        lambda org: org.activate_by_staff(body.reason, staff_id(staff), now()),
+    )
 
 
 @router.post(
@@ -219,11 +227,7 @@ async def activate(
 )
 async def rotate_api_key(organization_id: str, store: Store, caller: Caller) -> KeyIssued:
     require_owner_or_staff(organization_id, caller)
-    org, version = await load_organization(store, organization_id)
-    outcome = org.rotate_api_key(now())
-    org = await _save(store, outcome, version)
-    assert outcome.api_key is not None
-    return KeyIssued(id=org.id, status=str(org.status), api_key=outcome.api_key)
+    return await _issue_key(store, organization_id, lambda org: org.rotate_api_key(now()))
 
 
 @router.post(

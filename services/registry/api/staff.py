@@ -6,7 +6,6 @@ by sector" straight from the data (`GET /v1/staff/registrations/summary`).
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
@@ -22,25 +21,32 @@ from shared.problems import problem_responses
 router = APIRouter(prefix="/v1/staff", tags=["equipo"])
 
 
-class StaffQuery(BaseModel):
+class RegistrationFilters(BaseModel):
+    """The filters staff lists and counts share: status, call and registration window."""
+
     model_config = ConfigDict(extra="forbid")
 
     status: OrganizationStatus | None = None
     call_id: str | None = Field(default=None, max_length=64)
     registered_from: AwareDatetime | None = None
     registered_to: AwareDatetime | None = None
+
+    def where(self) -> StaffFilter:
+        return StaffFilter(
+            status=str(self.status) if self.status else None,
+            call_id=self.call_id,
+            registered_from=self.registered_from,
+            registered_to=self.registered_to,
+        )
+
+
+class StaffQuery(RegistrationFilters):
     limit: int = Field(default=50, ge=1, le=500)
     offset: int = Field(default=0, ge=0, le=1_000_000)
 
 
-class SummaryQuery(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SummaryQuery(RegistrationFilters):
     by: CountableField = "sector"
-    status: OrganizationStatus | None = None
-    call_id: str | None = Field(default=None, max_length=64)
-    registered_from: AwareDatetime | None = None
-    registered_to: AwareDatetime | None = None
 
 
 class StaffRecord(BaseModel):
@@ -63,20 +69,6 @@ class Summary(BaseModel):
     filters: dict[str, Any]
 
 
-def _where(
-    status: str | None,
-    call_id: str | None,
-    registered_from: datetime | None,
-    registered_to: datetime | None,
-) -> StaffFilter:
-    return StaffFilter(
-        status=str(status) if status else None,
-        call_id=call_id,
-        registered_from=registered_from,
-        registered_to=registered_to,
-    )
-
-
 @router.get(
     "/organizations",
     summary="Fichas completas; las pendientes traen avisos de posibles duplicados",
@@ -86,7 +78,7 @@ async def list_organizations(
     query: Annotated[StaffQuery, Query()], store: Store, _staff: Staff
 ) -> StaffList:
     catalog = loaded_catalog(store)
-    where = _where(query.status, query.call_id, query.registered_from, query.registered_to)
+    where = query.where()
     orgs = await store.organizations.get_many(catalog.staff_ids(where, query.limit, query.offset))
     items = []
     for org in orgs:
@@ -107,7 +99,7 @@ async def list_organizations(
 async def registrations_summary(
     query: Annotated[SummaryQuery, Query()], store: Store, _staff: Staff
 ) -> Summary:
-    where = _where(query.status, query.call_id, query.registered_from, query.registered_to)
+    where = query.where()
     total, counts = loaded_catalog(store).count_by(where, query.by)
     return Summary(
         by=query.by,

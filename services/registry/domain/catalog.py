@@ -292,10 +292,6 @@ class OrganizationCatalog:
         return total, dict(sorted(counts.items()))
 
 
-def is_pending(entry: CatalogEntry) -> bool:
-    return entry.status == OrganizationStatus.PENDING.value
-
-
 def profile_of(entry: CatalogEntry) -> PublicProfile:
     """The public profile of a listed entry."""
     assert entry.public_json is not None, "only listed entries have a public profile"

@@ -507,36 +507,36 @@ class Organization(ProfileFields):
 
     def suspend(self, reason: str, staff_id: str, now: datetime) -> Outcome:
         """Staff suspend an active organisation; it leaves the directory, its data stay."""
-        _require_aware(now)
-        status = next_status(Action.SUSPEND, self.status)
-        reason = _clean_reason(reason)
-        staff = _staff(staff_id)
-        org = self._evolve(
-            now,
-            AuditEntry(at=now, action="suspended", actor=staff, reason=reason),
-            status=status,
+        return self._staff_transition(
+            Action.SUSPEND, "suspended", OrganizationSuspended, reason, staff_id, now
         )
-        event = OrganizationSuspended(
-            organization_id=org.id,
-            occurred_at=now,
-            organization=org.snapshot(),
-            changed_by=staff,
-            reason=reason,
-        )
-        return Outcome(org, (event,))
 
     def reinstate(self, reason: str, staff_id: str, now: datetime) -> Outcome:
         """Staff lift a suspension."""
+        return self._staff_transition(
+            Action.REINSTATE, "reinstated", OrganizationReinstated, reason, staff_id, now
+        )
+
+    def _staff_transition(
+        self,
+        action: Action,
+        audit_action: str,
+        event_type: type[OrganizationSuspended | OrganizationReinstated],
+        reason: str,
+        staff_id: str,
+        now: datetime,
+    ) -> Outcome:
+        """A status change staff make with a reason: audited, and one event saying so."""
         _require_aware(now)
-        status = next_status(Action.REINSTATE, self.status)
+        status = next_status(action, self.status)
         reason = _clean_reason(reason)
         staff = _staff(staff_id)
         org = self._evolve(
             now,
-            AuditEntry(at=now, action="reinstated", actor=staff, reason=reason),
+            AuditEntry(at=now, action=audit_action, actor=staff, reason=reason),
             status=status,
         )
-        event = OrganizationReinstated(
+        event = event_type(
             organization_id=org.id,
             occurred_at=now,
             organization=org.snapshot(),

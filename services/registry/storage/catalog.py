@@ -21,7 +21,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Gauge
 from pydantic import ValidationError
-from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.asynchronous.collection import AsyncCollection
 
 from services.registry.domain.catalog import (
     DOCUMENT_FIELDS,
@@ -45,13 +45,11 @@ CATALOGUE_LOADED = Gauge(
     "articula_registry_catalogue_loaded", "1 once the start-up load has finished, else 0"
 )
 
-ORGANIZATIONS = "organizations"
-
 
 class LiveCatalog:
-    def __init__(self, db: AsyncDatabase[Document], settings: ServiceSettings) -> None:
+    def __init__(self, organizations: AsyncCollection[Document], settings: ServiceSettings) -> None:
         self.catalog = OrganizationCatalog()
-        self.collection = db[ORGANIZATIONS]
+        self.collection = organizations
         self.settings = settings
         self.loaded = asyncio.Event()
         self._follow_from_ms = 0

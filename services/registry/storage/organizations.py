@@ -27,12 +27,13 @@ from services.registry.domain.organization import (
     organization_document,
     organization_from_document,
 )
-from services.registry.storage.catalog import ORGANIZATIONS, LiveCatalog
+from services.registry.storage.catalog import LiveCatalog
 from shared.auth import hash_secret
 from shared.events.base import EventContract
 from shared.storage.mongo import Document
 from shared.storage.outbox import STAMP, OutboxWriter
 
+ORGANIZATIONS = "organizations"
 ORGANIZATION_KEYS = "organization_keys"
 _NOT_STATE = {"_id", "outbox", STAMP, "version"}
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from services.registry.storage.api_clients import ApiClientRepository
 from services.registry.storage.calls import CallRepository
 from services.registry.storage.catalog import LiveCatalog
-from services.registry.storage.organizations import OrganizationRepository
+from services.registry.storage.organizations import ORGANIZATIONS, OrganizationRepository
 from shared.runtime import Runtime
 
 CATALOG = "catalog"
@@ -36,7 +36,7 @@ class RegistryStore:
     @classmethod
     async def start(cls, runtime: Runtime) -> None:
         """Indexes, then the catalogue (loaded in the background; /readyz waits for it)."""
-        catalog = LiveCatalog(runtime.db, runtime.settings)
+        catalog = LiveCatalog(runtime.db[ORGANIZATIONS], runtime.settings)
         runtime.state[CATALOG] = catalog
         store = cls.of(runtime)
         await store.organizations.ensure_indexes()
