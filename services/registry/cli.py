@@ -22,6 +22,7 @@ from aiokafka import AIOKafkaConsumer
 
 from services.registry.settings import RegistrySettings
 from services.registry.storage.api_clients import ApiClientRepository
+from shared.events.catalog import by_type
 from shared.events.registry import ConfirmationRequested
 from shared.events.topics import Topic, topic_name
 from shared.kafka.clients import ensure_topics, topic_partitions
@@ -30,6 +31,8 @@ from shared.serve import serve
 from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import create_client, service_database
 from shared.storage.outbox import OutboxWriter, filters_are_atomic
+
+CONFIRMATIONS = by_type([ConfirmationRequested])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -119,7 +122,9 @@ async def _confirmation_token(settings: RegistrySettings, organization_id: str) 
             for records in (await consumer.getmany(timeout_ms=1000)).values():
                 for record in records:
                     try:
-                        event = from_record(record.key, record.value, record.headers).payload
+                        event = from_record(
+                            record.key, record.value, record.headers, CONFIRMATIONS
+                        ).payload
                     except MalformedEvent:
                         continue
                     if isinstance(event, ConfirmationRequested) and (

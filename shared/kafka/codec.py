@@ -7,6 +7,7 @@ turns every way a record can be broken into one `MalformedEvent` error for the d
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +17,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from pydantic import ValidationError
 
-from shared.events.base import EventContract, contract_for
+from shared.events.base import EventContract
 
 JSON = JSONFormat()
 CORRELATION_EXT = "correlationid"
@@ -79,7 +80,14 @@ def headers_dict(headers: Any) -> dict[str, bytes]:
     return {k: v for k, v in (headers or ()) if isinstance(v, bytes)}
 
 
-def from_record(key: bytes | None, value: bytes | None, headers: Any) -> EventEnvelope:
+def from_record(
+    key: bytes | None,
+    value: bytes | None,
+    headers: Any,
+    contracts: Mapping[str, type[EventContract]],
+) -> EventEnvelope:
+    """Decode a record; its data is validated only when its type is one of `contracts` (the
+    ones the caller subscribes to), otherwise `payload` is None."""
     hdrs = headers_dict(headers)
     if hdrs.get("ce_specversion") != b"1.0":
         raise MalformedEvent("not a CloudEvents 1.0 binary-mode record (ce_specversion)")
@@ -92,7 +100,7 @@ def from_record(key: bytes | None, value: bytes | None, headers: Any) -> EventEn
     if not isinstance(data, dict):
         raise MalformedEvent("event data is not a JSON object")
     ce_type = str(attributes["type"])
-    contract = contract_for(ce_type)
+    contract = contracts.get(ce_type)
     payload: EventContract | None = None
     if contract is not None:
         try:

@@ -28,6 +28,7 @@ from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from shared import faults
 from shared.events.base import EventContract
+from shared.events.catalog import by_type
 from shared.events.topics import DEAD_LETTER_TOPICS, Topic, topic_name
 from shared.kafka.clients import create_producer, ensure_topics
 from shared.kafka.codec import EventEnvelope, MalformedEvent, from_record, headers_dict
@@ -65,6 +66,10 @@ class Subscription:
 
     topics: list[Topic]
     handlers: Mapping[type[EventContract], Handler]
+
+    @property
+    def contracts(self) -> dict[str, type[EventContract]]:
+        return by_type(self.handlers)
 
     def handler_for(self, ce_type: str) -> Handler | None:
         for contract, handler in self.handlers.items():
@@ -184,7 +189,9 @@ class ReliableConsumer:
 
     async def _handle_record(self, tp: TopicPartition, record: Any) -> str:
         try:
-            envelope = from_record(record.key, record.value, record.headers)
+            envelope = from_record(
+                record.key, record.value, record.headers, self.subscription.contracts
+            )
         except MalformedEvent as exc:
             await self._dead_letter(tp, record, "malformed", str(exc))
             return "dead_lettered"

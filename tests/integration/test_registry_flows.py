@@ -33,6 +33,7 @@ from services.registry.domain.directory import CSV_COLUMNS
 from services.registry.domain.profile import CURRENT_TERMS_VERSION
 from services.registry.domain.text import normalize_text
 from shared.events.base import EventContract
+from shared.events.catalog import ALL_CONTRACTS, by_type
 from shared.events.registry import (
     ConfirmationRequested,
     OrganizationActivated,
@@ -173,7 +174,7 @@ def topic_records(topic: str, timeout: float = 30) -> list[Any]:
 
 
 def decoded(records: list[Any]) -> list[EventEnvelope]:
-    return [from_record(r.key, r.value, r.headers) for r in records]
+    return [from_record(r.key, r.value, r.headers, by_type(ALL_CONTRACTS)) for r in records]
 
 
 def unique(events: list[EventEnvelope]) -> list[EventEnvelope]:

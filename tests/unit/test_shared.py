@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field, ValidationError
 
+from shared.events.catalog import by_type
 from shared.events.system import SystemPingSent
 from shared.events.topics import TOPIC_SPECS, Topic, topic_name
 from shared.kafka.codec import MalformedEvent, from_record, to_record
@@ -20,6 +21,7 @@ from shared.storage.outbox import STAMP, new_document_with_outbox, outbox_entrie
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 PING = SystemPingSent(ping_id="p1", message="hola", sent_at=NOW)
+PINGS = by_type([SystemPingSent])
 
 
 def record_of(event: SystemPingSent) -> tuple[bytes | None, bytes, list[tuple[str, bytes]]]:
@@ -43,7 +45,7 @@ def test_cloudevents_binary_mode_round_trip() -> None:
     assert names["ce_specversion"] == b"1.0"
     assert names["ce_type"] == b"cl.articula.system.ping_sent.v1"
     assert names["content-type"] == b"application/json"
-    envelope = from_record(key, value, headers)
+    envelope = from_record(key, value, headers, PINGS)
     assert envelope.payload == PING
     assert envelope.dedup_key == "/articula/test|e1"
     assert envelope.correlation_id == "req-1"
@@ -61,13 +63,14 @@ def test_cloudevents_binary_mode_round_trip() -> None:
 def test_malformed_records_are_rejected_as_such(mutate: object) -> None:
     key, value, headers = mutate(*record_of(PING))  # type: ignore[operator]
     with pytest.raises(MalformedEvent):
-        from_record(key, value, headers)
+        from_record(key, value, headers, PINGS)
 
 
 def test_unknown_event_types_decode_without_payload() -> None:
     key, value, headers = record_of(PING)
     headers = [(k, b"cl.articula.other.thing.v9" if k == "ce_type" else v) for k, v in headers]
-    assert from_record(key, value, headers).payload is None
+    assert from_record(key, value, headers, PINGS).payload is None
+    assert from_record(*record_of(PING), {}).payload is None  # not subscribed: not decoded
 
 
 def test_redaction_masks_personal_fields_at_any_depth_and_patterns_in_text() -> None:

@@ -1,0 +1,42 @@
+"""Every event contract of the system, listed once.
+
+Consumers decode only the contracts they subscribe to (`shared.kafka.handlers`); this list is
+for what needs all of them: the AsyncAPI document and the tests that every contract keeps its
+rules (one class per CloudEvents type, a topic from `shared.events.topics`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from shared.events import registry, system
+from shared.events.base import EventContract
+
+ALL_CONTRACTS: tuple[type[EventContract], ...] = (
+    system.SystemPingSent,
+    registry.OrganizationRegistered,
+    registry.OrganizationConfirmed,
+    registry.OrganizationActivated,
+    registry.OrganizationUpdated,
+    registry.OrganizationVerified,
+    registry.OrganizationSuspended,
+    registry.OrganizationReinstated,
+    registry.OrganizationWithdrawn,
+    registry.ConfirmationRequested,
+    registry.RegistrationCallOpened,
+    registry.RegistrationCallUpdated,
+    registry.RegistrationCallClosed,
+    registry.ApiClientIssued,
+    registry.ApiClientRevoked,
+)
+
+
+def by_type(contracts: Iterable[type[EventContract]]) -> dict[str, type[EventContract]]:
+    """`{CloudEvents type: contract}`; two contracts claiming one type is a programming error."""
+    found: dict[str, type[EventContract]] = {}
+    for contract in contracts:
+        ce_type = contract.ce_type()
+        if found.get(ce_type, contract) is not contract:
+            raise TypeError(f"two contracts claim the event type {ce_type}")
+        found[ce_type] = contract
+    return found
