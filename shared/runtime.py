@@ -24,6 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.kafka.consumer import ReliableConsumer, Subscription
 from shared.logging import configure_logging
 from shared.metrics import install_http_metrics
+from shared.openapi import install_openapi
 from shared.problems import install_problem_handlers, problem_responses
 from shared.settings import ServiceSettings
 from shared.storage.inbox import Inbox
@@ -164,6 +165,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         responses=problem_responses(400, 500),
     )
     install_problem_handlers(app)
+    install_openapi(app)
     install_http_metrics(app)
     _install_request_context(app)
     app.include_router(_health_router())
