@@ -11,9 +11,19 @@ from services.registry.domain.calls import (
     RegistrationCallPatch,
 )
 from services.registry.domain.errors import NotFound
+from shared.openapi import KEY_REQUIRED, link_to, links, merge
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/calls", tags=["convocatorias"])
+
+_CALL = "/v1/calls/{call_id}"
+_BY_ID = {"call_id": "$response.body#/id"}
+_AFTER_OPENING = links(
+    201,
+    convocatoria=link_to("GET", _CALL, **_BY_ID),
+    cambiar=link_to("PATCH", _CALL, **_BY_ID),
+    cerrar=link_to("POST", _CALL + "/closure", **_BY_ID),
+)
 
 
 async def _load(store: Store, call_id: str) -> RegistrationCall:
@@ -38,6 +48,7 @@ async def get_call(call_id: str, store: Store) -> RegistrationCall:
     status_code=201,
     summary="El equipo abre una convocatoria con su ventana de inscripción",
     responses=problem_responses(401, 403, 409, 422),
+    openapi_extra=merge(KEY_REQUIRED, _AFTER_OPENING),
 )
 async def open_call(body: RegistrationCallCreate, store: Store, staff: Staff) -> RegistrationCall:
     call, event = RegistrationCall.open(body, staff_id(staff), now(), await store.calls.all())
@@ -49,6 +60,7 @@ async def open_call(body: RegistrationCallCreate, store: Store, staff: Staff) ->
     "/{call_id}",
     summary="El equipo cambia el nombre, la ventana o la exclusividad",
     responses=problem_responses(401, 403, 404, 409, 422),
+    openapi_extra=KEY_REQUIRED,
 )
 async def update_call(
     call_id: str, body: RegistrationCallPatch, store: Store, staff: Staff
@@ -64,6 +76,7 @@ async def update_call(
     "/{call_id}/closure",
     summary="El equipo cierra la convocatoria antes de tiempo",
     responses=problem_responses(401, 403, 404, 409),
+    openapi_extra=KEY_REQUIRED,
 )
 async def close_call(call_id: str, store: Store, staff: Staff) -> RegistrationCall:
     call = await _load(store, call_id)

@@ -46,9 +46,33 @@ from services.registry.domain.views import (
     staff_view,
 )
 from services.registry.storage.store import RegistryStore
+from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizaciones"])
+
+_ORG = "/v1/organizations/{organization_id}"
+_BY_ID = {"organization_id": "$response.body#/id"}
+# OpenAPI links: what the id an answer carries opens up. A registration is pending, which the
+# public cannot read (404), so the profile is linked from the answers that make it active or
+# that only staff get. Nothing links to the withdrawal (DELETE): it is final, and a tool that
+# follows links would meet 410 on every operation after it.
+_AFTER_REGISTRATION = links(
+    201,
+    actualizar=link_to("PATCH", _ORG, **_BY_ID),
+    confirmar=link_to("POST", _ORG + "/confirmation", **_BY_ID),
+    reenviar_confirmacion=link_to("POST", _ORG + "/confirmation-request", **_BY_ID),
+    activar=link_to("POST", _ORG + "/activation", **_BY_ID),
+    rotar_clave=link_to("POST", _ORG + "/api-key", **_BY_ID),
+    verificar=link_to("POST", _ORG + "/verification", **_BY_ID),
+    suspender=link_to("POST", _ORG + "/suspension", **_BY_ID),
+    reincorporar=link_to("POST", _ORG + "/reinstatement", **_BY_ID),
+)
+_PROFILE_LINKS = {
+    "ficha": link_to("GET", _ORG, **_BY_ID),
+    "actualizar": link_to("PATCH", _ORG, **_BY_ID),
+}
+_AFTER_KEY = merge(KEY_REQUIRED, links(200, **_PROFILE_LINKS))
 
 
 class Registered(BaseModel):
@@ -102,6 +126,7 @@ async def _change_status(
     status_code=201,
     summary="Autoinscripción de una organización articuladora",
     responses=problem_responses(409, 422),
+    openapi_extra=_AFTER_REGISTRATION,
 )
 async def register(body: OrganizationCreate, store: Store, response: Response) -> Registered:
     moment = now()
@@ -143,6 +168,7 @@ def _csv(entries: Iterator[CatalogEntry], chunk: int = 500) -> Iterator[str]:
     summary="Ficha de una organización (pública; la propia organización y el equipo ven más)",
     response_model=StaffProfile | OwnerProfile | PublicProfile,
     responses=problem_responses(401, 404, 410),
+    openapi_extra=KEY_OPTIONAL,
 )
 async def get_organization(organization_id: str, store: Store, caller: Caller) -> Any:
     if caller.is_staff:
@@ -162,6 +188,7 @@ async def get_organization(organization_id: str, store: Store, caller: Caller) -
     summary="Actualiza la ficha (la propia organización o el equipo)",
     response_model=StaffProfile | OwnerProfile,
     responses=problem_responses(401, 403, 404, 409, 410, 422),
+    openapi_extra=KEY_REQUIRED,
 )
 async def update(
     organization_id: str, body: OrganizationPatch, store: Store, caller: Caller
@@ -176,6 +203,7 @@ async def update(
     "/{organization_id}",
     summary="Retiro del registro: se borran los datos personales y queda constancia del retiro",
     responses=problem_responses(401, 403, 404, 410),
+    openapi_extra=KEY_REQUIRED,
 )
 async def withdraw(organization_id: str, store: Store, caller: Caller) -> StatusChange:
     require_owner_or_staff(organization_id, caller)
@@ -188,6 +216,7 @@ async def withdraw(organization_id: str, store: Store, caller: Caller) -> Status
     "/{organization_id}/confirmation",
     summary="Confirma el correo con el token recibido; entrega la clave de API una sola vez",
     responses=problem_responses(403, 404, 409, 410),
+    openapi_extra=links(200, **_PROFILE_LINKS),
 )
 async def confirm(organization_id: str, body: ConfirmationInput, store: Store) -> KeyIssued:
     return await _issue_key(store, organization_id, lambda org: org.confirm(body.token, now()))
@@ -209,6 +238,7 @@ async def renew_confirmation(organization_id: str, store: Store) -> Registered:
     "/{organization_id}/activation",
     summary="El equipo activa una inscripción pendiente en nombre de la organización",
     responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=_AFTER_KEY,
 )
 async def activate(
     organization_id: str, body: ReasonInput, store: Store, staff: Staff
@@ -224,6 +254,7 @@ async def activate(
     "/{organization_id}/api-key",
     summary="Rota la clave de API (la anterior deja de servir)",
     responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=_AFTER_KEY,
 )
 async def rotate_api_key(organization_id: str, store: Store, caller: Caller) -> KeyIssued:
     require_owner_or_staff(organization_id, caller)
@@ -234,6 +265,7 @@ async def rotate_api_key(organization_id: str, store: Store, caller: Caller) -> 
     "/{organization_id}/verification",
     summary="El equipo marca (o desmarca) una organización como verificada",
     responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=_AFTER_KEY,
 )
 async def verify(
     organization_id: str, body: VerificationInput, store: Store, staff: Staff
@@ -249,6 +281,7 @@ async def verify(
     "/{organization_id}/suspension",
     summary="El equipo suspende una organización (sale del directorio)",
     responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=_AFTER_KEY,
 )
 async def suspend(
     organization_id: str, body: ReasonInput, store: Store, staff: Staff
@@ -262,6 +295,7 @@ async def suspend(
     "/{organization_id}/reinstatement",
     summary="El equipo levanta la suspensión",
     responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=_AFTER_KEY,
 )
 async def reinstate(
     organization_id: str, body: ReasonInput, store: Store, staff: Staff

@@ -16,6 +16,7 @@ from services.registry.domain.catalog import CountableField, StaffFilter
 from services.registry.domain.duplicates import DuplicateWarning, find_duplicates
 from services.registry.domain.organization import OrganizationStatus
 from services.registry.domain.views import StaffProfile, staff_view
+from shared.openapi import KEY_REQUIRED
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/staff", tags=["equipo"])
@@ -73,6 +74,7 @@ class Summary(BaseModel):
     "/organizations",
     summary="Fichas completas; las pendientes traen avisos de posibles duplicados",
     responses=problem_responses(401, 403, 503),
+    openapi_extra=KEY_REQUIRED,
 )
 async def list_organizations(
     query: Annotated[StaffQuery, Query()], store: Store, _staff: Staff
@@ -95,6 +97,7 @@ async def list_organizations(
     "/registrations/summary",
     summary="Cuántas organizaciones se inscribieron, por un campo, en un período",
     responses=problem_responses(401, 403, 503),
+    openapi_extra=KEY_REQUIRED,
 )
 async def registrations_summary(
     query: Annotated[SummaryQuery, Query()], store: Store, _staff: Staff

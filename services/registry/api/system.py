@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from services.registry.api.deps import Staff
 from services.registry.domain.system import send_ping
 from services.registry.storage.pings import PingRepository
+from shared.openapi import KEY_REQUIRED
 from shared.problems import problem_responses
 from shared.runtime import Runtime, get_runtime
 
@@ -28,6 +29,7 @@ class PingAccepted(BaseModel):
     status_code=202,
     summary="Envía un evento de sistema que los otros tres servicios registran",
     responses=problem_responses(401, 403, 422),
+    openapi_extra=KEY_REQUIRED,
 )
 async def post_ping(
     body: PingRequest, runtime: Annotated[Runtime, Depends(get_runtime)], _staff: Staff
