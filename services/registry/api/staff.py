@@ -9,13 +9,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry.api.deps import Staff, Store, loaded_catalog
 from services.registry.domain.catalog import CountableField, StaffFilter
 from services.registry.domain.duplicates import DuplicateWarning, find_duplicates
 from services.registry.domain.organization import OrganizationStatus
 from services.registry.domain.views import StaffProfile, staff_view
+from shared.fields import Timestamp
 from shared.openapi import KEY_REQUIRED
 from shared.problems import problem_responses
 
@@ -29,8 +30,8 @@ class RegistrationFilters(BaseModel):
 
     status: OrganizationStatus | None = None
     call_id: str | None = Field(default=None, max_length=64)
-    registered_from: AwareDatetime | None = None
-    registered_to: AwareDatetime | None = None
+    registered_from: Timestamp | None = None
+    registered_to: Timestamp | None = None
 
     def where(self) -> StaffFilter:
         return StaffFilter(
