@@ -180,10 +180,15 @@ class RegistrationCall(BaseModel):
         now: datetime,
         existing: Iterable[RegistrationCall] = (),
     ) -> tuple[RegistrationCall, list[RegistrationCallUpdated]]:
-        """Rename, move the window or toggle exclusivity; nothing changed, no event."""
+        """Rename, move the window or toggle exclusivity; nothing changed, no event.
+
+        The merged window must close after it opens when the change moves it; a call closed
+        before it opened has an empty window, and renaming it is still a valid change.
+        """
         sent = patch.model_dump(exclude_unset=True)
         new = self.model_copy(update={**sent, "updated_at": now})
-        if new.closes_at <= new.opens_at:
+        moved = "opens_at" in sent or "closes_at" in sent
+        if moved and new.closes_at <= new.opens_at:
             raise InvalidInput(
                 _WINDOW_ERROR, errors=[{"field": "closes_at", "message": _WINDOW_ERROR}]
             )
