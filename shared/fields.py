@@ -18,7 +18,9 @@ state, and state it:
   `2004.0`, which JSON Schema counts as one); not a string of digits nor a boolean, which
   pydantic would also read. Put it after the field's constraints, or they leave the schema.
 * `Timestamp`: an RFC 3339 date-time with its offset, which is what `format: date-time`
-  means; numbers (Unix times) and other spellings pydantic would also read are refused.
+  means; numbers (Unix times) and other spellings pydantic would also read are refused. The
+  year is between 2 and 9998, so that the instant exists in UTC whatever its offset (a
+  `pattern` says so).
 
 Whitespace is Python's (`str.isspace`, what `str.strip()` removes); patterns are written with
 `\\uXXXX` escapes that ECMA 262, Python and Rust regular expressions read alike.
@@ -40,6 +42,7 @@ __all__ = [
     "NOT_NULL",
     "SPACE",
     "WHITESPACE",
+    "YEAR_PATTERN",
     "Timestamp",
     "json_number",
     "or_blank",
@@ -169,18 +172,27 @@ _RFC3339 = re.compile(
 )
 _NO_OFFSET = "Debe incluir la zona horaria, por ejemplo 2026-09-01T09:00:00-03:00."
 _NOT_RFC3339 = "Debe ser una fecha y hora ISO 8601 (p. ej. 2026-09-01T09:00:00-03:00)."
+_FIRST_YEAR, _LAST_YEAR = 2, 9998  # 0001-01-01T00:00+01:00 is before the first instant in UTC
+_OUT_OF_RANGE = f"El año debe estar entre {_FIRST_YEAR} y {_LAST_YEAR}."
+YEAR_PATTERN: Final = (
+    r"^(?:000[2-9]|00[1-9][0-9]|0[1-9][0-9]{2}|[1-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+)
 
 
 def _rfc3339(value: Any) -> Any:
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise ValueError(_NO_OFFSET)
-        return value
-    match = _RFC3339.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise ValueError(_NOT_RFC3339)
-    if match.group("offset") is None:
-        raise ValueError(_NO_OFFSET)
+        year = value.year
+    else:
+        match = _RFC3339.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            raise ValueError(_NOT_RFC3339)
+        if match.group("offset") is None:
+            raise ValueError(_NO_OFFSET)
+        year = int(value[:4])
+    if not _FIRST_YEAR <= year <= _LAST_YEAR:
+        raise ValueError(_OUT_OF_RANGE)
     return value
 
 
@@ -188,5 +200,5 @@ def _rfc3339(value: Any) -> Any:
 Timestamp = Annotated[
     datetime,
     BeforeValidator(_rfc3339),
-    WithJsonSchema({"type": "string", "format": "date-time"}),
+    WithJsonSchema({"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}),
 ]

@@ -157,9 +157,17 @@ def test_blank_optional_texts_mean_not_given() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["2026-09-01T09:00:00-03:00", "2026-09-01t09:00:00z", "2026-09-01T09:00:00.123456789Z"],
+    [
+        "2026-09-01T09:00:00-03:00",
+        "2026-09-01t09:00:00z",
+        "2026-09-01T09:00:00.123456789Z",
+        "0002-01-01T00:00:00+23:59",
+        "9998-12-31T23:59:59-23:59",
+    ],
 )
 def test_timestamps_in_rfc3339_are_accepted(value: str) -> None:
+    schema = TypeAdapter(Timestamp).json_schema()
+    assert jsonschema_rs.validator_for(schema, validate_formats=True).is_valid(value)
     assert TypeAdapter(Timestamp).validate_python(value).tzinfo is not None
 
 
