@@ -35,12 +35,14 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.registry import application
+from services.registry.domain.api_clients import ClientKind
 from services.registry.settings import RegistrySettings
-from services.registry.storage.api_clients import ApiClientRepository, ClientKind
+from services.registry.storage.unit_of_work import RegistryUnitOfWork
 from shared.storage.locks import DocumentLocks
 from shared.storage.outbox import OutboxWriter
-from tests.integration.harness import ROOT, STAFF, ServiceProcess, Stack, running
-from tests.integration.test_registry_flows import (
+from tests.harness.processes import ROOT, STAFF, ServiceProcess, Stack, running
+from tests.harness.registry import (
     activate,
     bearer,
     confirmation_token,
@@ -171,7 +173,9 @@ async def _issue_directly(stack: Stack, kind: ClientKind, label: str) -> str:
     try:
         db = client[settings.database_name]
         outbox = OutboxWriter(db, settings, DocumentLocks(), atomic_filters=False)
-        _, key = await ApiClientRepository(db, outbox).issue(kind, label)
+        _, key = await application.issue_client_key(
+            RegistryUnitOfWork(outbox), kind, label, datetime.now(UTC)
+        )
         return key
     finally:
         await client.close()

@@ -34,8 +34,8 @@ import hypothesis
 import pytest
 import schemathesis
 
-from tests.integration.harness import ROOT, STAFF, ServiceProcess, Stack, running
-from tests.integration.test_registry_flows import (
+from tests.harness.processes import ROOT, STAFF, ServiceProcess, Stack, running
+from tests.harness.registry import (
     activate,
     bearer,
     register,

@@ -16,20 +16,13 @@ from functools import partial
 import httpx
 import pytest
 
-from services.registry.domain.system import send_ping as make_ping
+from services.registry.domain.pings import send_ping as make_ping
 from shared import faults
 from shared.settings import ServiceSettings
 from shared.storage.outbox import new_document_with_outbox, outbox_entries
-from tests.integration.harness import (
-    STAFF,
-    Stack,
-    eventually,
-    infra,
-    produce_raw,
-    read_topic,
-    running,
-    send_ping,
-)
+from tests.harness.kafka import produce_raw, read_topic
+from tests.harness.processes import STAFF, Stack, eventually, infra, running
+from tests.harness.registry import send_ping
 
 CONSUMERS = ("events", "metrics", "notifier")
 
@@ -118,7 +111,7 @@ def test_markers_of_writes_that_never_landed_neither_linger_nor_hide_events(stac
         }
     )
     # 2. a write that landed (stamp s1) and whose marker a refused write then renewed (s2)
-    ping, event = make_ping("landed")
+    ping, event = make_ping("landed", datetime.now(UTC))
     settings = ServiceSettings(service_name="registry", topic_prefix=stack.topic_prefix)
     doc = {"_id": ping.id, "message": ping.message, "sent_at": ping.sent_at}
     db.pings.insert_one(new_document_with_outbox(doc, outbox_entries([event], settings), "s1"))

@@ -1,4 +1,5 @@
-"""Who is calling: anonymous, an organisation (owner), staff or a funder."""
+"""FastAPI dependencies of the registry: the unit of work, and who is calling (anonymous, an
+organisation that owns a record, staff or a funder)."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from fastapi import Depends, Request
 
 from services.registry.domain.catalog import OrganizationCatalog
 from services.registry.domain.errors import RegistryError, Unavailable
-from services.registry.domain.organization import Organization
-from services.registry.storage.store import RegistryStore
+from services.registry.storage.unit_of_work import RegistryResources, RegistryUnitOfWork
 from shared.auth import bearer_token, forbidden, same_secret, unauthorized
 from shared.events.registry import Actor
 from shared.problems import Problem
@@ -38,24 +38,36 @@ class Principal:
         return Actor(kind="owner" if self.kind == "organization" else "staff", id=self.id)
 
 
-def get_store(runtime: Annotated[Runtime, Depends(get_runtime)]) -> RegistryStore:
-    return RegistryStore.of(runtime)
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-Store = Annotated[RegistryStore, Depends(get_store)]
+def get_resources(runtime: RuntimeDep) -> RegistryResources:
+    resources = runtime.service
+    assert isinstance(resources, RegistryResources)
+    return resources
 
 
-async def get_principal(request: Request, store: Store) -> Principal:
+Resources = Annotated[RegistryResources, Depends(get_resources)]
+
+
+def get_unit_of_work(runtime: RuntimeDep, resources: Resources) -> RegistryUnitOfWork:
+    return RegistryUnitOfWork(runtime.outbox, resources.catalog)
+
+
+UoW = Annotated[RegistryUnitOfWork, Depends(get_unit_of_work)]
+
+
+async def get_principal(request: Request, runtime: RuntimeDep, uow: UoW) -> Principal:
     token = bearer_token(request)
     if token is None:
         return Principal("anonymous")
-    staff_key = store.runtime.settings.staff_key
+    staff_key = runtime.settings.staff_key
     if staff_key is not None and same_secret(token, staff_key.get_secret_value()):
         return Principal("staff", BOOTSTRAP_STAFF_ID)
-    client = await store.api_clients.by_key(token)
+    client = await uow.api_clients.by_key(token)
     if client is not None:
         return Principal(client.kind, client.id)
-    org = await store.organizations.by_api_key(token)
+    org = await uow.organizations.by_api_key(token)
     if org is not None:
         structlog.contextvars.bind_contextvars(organization_id=org.id)
         return Principal("organization", org.id)
@@ -83,33 +95,21 @@ def require_owner_or_staff(organization_id: str, principal: Principal) -> None:
         raise forbidden("Solo la propia organización o el equipo de la Mesa pueden hacer esto.")
 
 
-async def load_organization(store: RegistryStore, organization_id: str) -> tuple[Organization, int]:
-    found = await store.organizations.get(organization_id)
-    if found is None:
-        raise Problem(404, "La organización no existe.", slug="no-encontrado")
-    return found
-
-
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def correlation_id() -> str | None:
-    value = structlog.contextvars.get_contextvars().get("request_id")
-    return str(value) if value else None
 
 
 def as_problem(exc: RegistryError) -> Problem:
     return Problem(exc.status, exc.detail, slug=exc.slug, errors=exc.errors)
 
 
-def loaded_catalog(store: RegistryStore) -> OrganizationCatalog:
+def loaded_catalog(resources: RegistryResources) -> OrganizationCatalog:
     """The catalogue, or 503 while it is still loading after a start."""
-    if not store.catalog.loaded.is_set():
+    if not resources.catalog.loaded.is_set():
         raise Unavailable(
             "El registro está cargando el directorio tras reiniciarse; intente en unos segundos."
         )
-    return store.catalog.catalog
+    return resources.catalog.catalog
 
 
 def staff_id(staff: Principal) -> str:

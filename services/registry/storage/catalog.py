@@ -31,7 +31,7 @@ from services.registry.domain.catalog import (
 )
 from services.registry.domain.organization import Organization
 from shared.events.topics import Topic, topic_name
-from shared.kafka.clients import topic_partitions
+from shared.kafka.clients import describe_partitions
 from shared.restart import keep_running
 from shared.settings import ServiceSettings
 from shared.storage.mongo import Document
@@ -127,7 +127,7 @@ class LiveCatalog:
         )
         try:
             await consumer.start()
-            partitions = await topic_partitions(consumer, topic)
+            partitions = await describe_partitions(self.settings.kafka_bootstrap_servers, topic)
             consumer.assign(partitions)
             if not positions:  # first connection
                 # End offsets first, then the first offset at or after the start time: a
