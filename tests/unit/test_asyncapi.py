@@ -24,7 +24,7 @@ from shared.events.registry import (
     OrganizationSnapshot,
     OrganizationUpdated,
 )
-from shared.events.system import SystemPingSent
+from shared.events.pings import SystemPingSent
 from shared.events.topics import DEAD_LETTER_TOPICS, PRIVATE_TOPICS, Topic
 from shared.kafka.codec import to_record
 
