@@ -17,6 +17,7 @@ from shared.events import asyncapi
 from shared.events.asyncapi import DEAD_LETTER_MESSAGE, DOCUMENT_PATH, ROOT, channel_id
 from shared.events.base import EventContract
 from shared.events.catalog import ALL_CONTRACTS
+from shared.events.pings import SystemPingSent
 from shared.events.registry import (
     Actor,
     ConfirmationRequested,
@@ -24,7 +25,6 @@ from shared.events.registry import (
     OrganizationSnapshot,
     OrganizationUpdated,
 )
-from shared.events.pings import SystemPingSent
 from shared.events.topics import DEAD_LETTER_TOPICS, PRIVATE_TOPICS, Topic
 from shared.kafka.codec import to_record
 
