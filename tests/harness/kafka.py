@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -65,7 +66,7 @@ def topic_records(topic: str, timeout: float = 30) -> list[Any]:
 
 
 def produce_raw(
-    topic: str, records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]
+    topic: str, records: Sequence[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]
 ) -> None:
     async def produce() -> None:
         producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")

@@ -50,7 +50,8 @@ def record(message: str, offset: int, *, event_id: str | None = None) -> Record:
         key=payload.ping_id,
         time=NOW,
     )
-    return Record(message_.key.encode(), message_.value, list(message_.headers.items()), offset)
+    key = message_.key.encode() if isinstance(message_.key, str) else message_.key
+    return Record(key, message_.value, list(message_.headers.items()), offset)
 
 
 @dataclass
