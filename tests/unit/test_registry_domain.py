@@ -9,16 +9,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from services.registry.domain.catalog import entry_of
 from services.registry.domain.credentials import CONFIRMATION_TTL, hash_secret
 from services.registry.domain.errors import (
     AlreadyConfirmed,
     Gone,
     InvalidInput,
     InvalidTransition,
-    OrganizationWithdrawn,
     RegistryError,
     TokenExpired,
     TokenInvalid,
+    WithdrawnOrganizationError,
 )
 from services.registry.domain.organization import (
     TRANSITIONS,
@@ -698,7 +699,7 @@ def test_accepting_new_terms_records_when() -> None:
 
 def test_update_refused_when_withdrawn() -> None:
     gone = active().withdraw(owner(), NOW).organization
-    with pytest.raises(OrganizationWithdrawn) as info:
+    with pytest.raises(WithdrawnOrganizationError) as info:
         gone.update(OrganizationPatch.model_validate({"name": "Otra"}), owner(), NOW)
     assert info.value.status == 410
 
@@ -725,7 +726,7 @@ def test_withdraw_erases_personal_data_and_keeps_the_fact() -> None:
     assert isinstance(event, WithdrawnEvent)
     assert event.previous_status == "active" and event.changed_by == owner()
     assert event.organization.status == "withdrawn"
-    with pytest.raises(OrganizationWithdrawn):
+    with pytest.raises(WithdrawnOrganizationError):
         gone.withdraw(owner(), later)
 
 
@@ -843,10 +844,14 @@ def test_document_round_trip_with_derived_fields() -> None:
     org = active(short_name="Ejemplo", comunas=["13101"])
     doc = organization_document(org)
     assert doc["_id"] == "org-1" and "id" not in doc
-    assert doc["macrozone"] == "centro_sur" and doc["listed"] is True
-    assert doc["name_sort"] == "fundacion ejemplo"
-    assert doc["name_search"] == "fundacion ejemplo ejemplo"
-    assert doc["name_key"] == "ejemplo" and doc["website_domain"] == "ejemplo.cl"
+    assert doc["macrozone"] == "centro_sur"
+    # What queries use is derived in the catalogue, not stored (it was write-only there).
+    entry = entry_of(org, 1)
+    assert entry.listed is True and entry.macrozone == "centro_sur"
+    assert entry.sort_key == ("fundacion ejemplo", "org-1")
+    assert entry.name_search == "fundacion ejemplo ejemplo"
+    assert entry.name_key == "ejemplo" and entry.website_domain == "ejemplo.cl"
+    assert not {"listed", "name_sort", "name_search", "name_key", "website_domain"} & set(doc)
     assert doc["status"] == "active" and type(doc["status"]) is str
     assert all(type(theme) is str for theme in doc["themes"])
     stored = {**doc, "outbox": {}, "outbox_stamp": "s", "version": 3}

@@ -18,12 +18,12 @@ __all__ = [
     "InvalidInput",
     "InvalidTransition",
     "NotFound",
-    "OrganizationWithdrawn",
     "RegistrationClosed",
     "RegistryError",
     "TokenExpired",
     "TokenInvalid",
     "Unavailable",
+    "WithdrawnOrganizationError",
 ]
 
 
@@ -81,7 +81,7 @@ class TokenExpired(Gone):
     slug = "token-expirado"
 
 
-class OrganizationWithdrawn(Gone):
+class WithdrawnOrganizationError(Gone):
     """The organisation withdrew: its record is kept as a fact but accepts no change."""
 
     slug = "organizacion-retirada"

@@ -30,14 +30,13 @@ from services.registry.domain.credentials import (
     new_organization_api_key,
     secret_matches,
 )
-from services.registry.domain.duplicates import normalized_name, website_domain
 from services.registry.domain.errors import (
     AlreadyConfirmed,
     InvalidInput,
     InvalidTransition,
-    OrganizationWithdrawn,
     TokenExpired,
     TokenInvalid,
+    WithdrawnOrganizationError,
 )
 from services.registry.domain.profile import (
     PROFILE_FIELDS,
@@ -48,7 +47,6 @@ from services.registry.domain.profile import (
     UtcDatetime,
     check_year_founded,
 )
-from services.registry.domain.text import normalize_text
 from shared.events.base import EventContract
 from shared.events.registry import (
     Actor,
@@ -62,8 +60,8 @@ from shared.events.registry import (
     OrganizationSuspended,
     OrganizationUpdated,
     OrganizationVerified,
+    OrganizationWithdrawn,
 )
-from shared.events.registry import OrganizationWithdrawn as OrganizationWithdrawnEvent
 from shared.problems import errors_from_pydantic
 from shared.reference.territory import macrozone_of
 
@@ -157,7 +155,7 @@ def next_status(action: Action, current: OrganizationStatus | str) -> Organizati
     if status in allowed:
         return allowed[status]
     if status is _W:
-        raise OrganizationWithdrawn(
+        raise WithdrawnOrganizationError(
             "La organización se retiró del registro; su ficha ya no admite cambios."
         )
     if action is Action.CONFIRM and status is _A:
@@ -566,7 +564,7 @@ class Organization(ProfileFields):
             api_keys=[],
             withdrawn_at=now,
         )
-        event = OrganizationWithdrawnEvent(
+        event = OrganizationWithdrawn(
             organization_id=org.id,
             occurred_at=now,
             organization=org.snapshot(),
@@ -650,19 +648,12 @@ def _diff(old: Organization, new: Organization) -> list[FieldChange]:
 
 
 def organization_document(org: Organization) -> dict[str, Any]:
-    """The MongoDB document: the aggregate under ``_id`` plus the derived fields queries use.
-
-    ``name_sort``/``name_search`` serve the directory (``directory.py``), ``name_key`` and
-    ``website_domain`` the duplicate warnings, ``macrozone`` and ``listed`` the filters.
-    """
+    """The MongoDB document: the aggregate under ``_id`` plus its ``macrozone`` (derived from
+    the head office), which the catalogue's load reads with the public fields. Nothing else
+    derived is stored: every query is answered by the in-memory catalogue."""
     doc = org.model_dump(mode="python", exclude={"id"})
     doc["_id"] = org.id
     doc["macrozone"] = org.macrozone
-    doc["listed"] = org.listed
-    doc["name_sort"] = normalize_text(org.name)
-    doc["name_search"] = normalize_text(f"{org.name} {org.short_name or ''}")
-    doc["name_key"] = normalized_name(org.name)
-    doc["website_domain"] = website_domain(org.website)
     return doc
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.registry.domain.errors import NotFound, OrganizationWithdrawn
+from services.registry.domain.errors import NotFound, WithdrawnOrganizationError
 from services.registry.domain.organization import AuditEntry, Organization, OrganizationStatus
 from services.registry.domain.profile import (
     LegalForm,
@@ -170,7 +170,7 @@ def public_view_or_error(org: Organization) -> PublicProfile:
     if org.listed:
         return public_view(org)
     if org.status == OrganizationStatus.WITHDRAWN and org.withdrawn_at is not None:
-        raise OrganizationWithdrawn(
+        raise WithdrawnOrganizationError(
             f"La organización se retiró del registro el {org.withdrawn_at.date().isoformat()}."
         )
     raise NotFound("La organización no existe o no está publicada en el directorio.")
