@@ -16,8 +16,7 @@ from pymongo.errors import BulkWriteError
 
 from shared.events.pings import SystemPingSent
 from shared.kafka.handlers import Delivered, Subscription
-from shared.storage.inbox import DUPLICATE_KEY
-from shared.storage.mongo import Document
+from shared.storage.mongo import Document, duplicates_refused
 from shared.storage.repository import APPLIED, UnitOfWork, positions_of
 
 RECEIVED_PINGS = "received_pings"
@@ -43,11 +42,8 @@ async def record_pings(events: Sequence[Delivered[SystemPingSent]], uow: UnitOfW
     try:
         await collection.insert_many(docs, ordered=False)
     except BulkWriteError as exc:
-        errors = exc.details.get("writeErrors", [])
-        if any(error.get("code") != DUPLICATE_KEY for error in errors):
-            raise
-        for error in errors:
-            event = events[error["index"]]
+        for index in duplicates_refused(exc):
+            event = events[index]
             existing = await collection.find_one({"_id": event.payload.ping_id}) or {}
             applied = positions_of(existing).get(event.position.partition, -1)
             if applied < event.position.offset:  # not this delivery's doing: count it

@@ -24,11 +24,10 @@ from typing import Protocol
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from shared.storage.mongo import Document
+from shared.storage.mongo import Document, duplicates_refused
 
 INBOX_COLLECTION = "inbox"
 BATCHES_COLLECTION = "inbox_batches"
-DUPLICATE_KEY = 11000
 
 
 class InboxPort(Protocol):
@@ -63,11 +62,8 @@ class Inbox:
                 ordered=False,
             )
         except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if any(e.get("code") != DUPLICATE_KEY for e in errors):
-                raise
-            for error in errors:
-                key = unique[error["index"]]
+            for index in duplicates_refused(exc):
+                key = unique[index]
                 if not await self._reclaim(batch_id, key):
                     claimed.discard(key)
         return claimed
