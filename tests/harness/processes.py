@@ -163,9 +163,9 @@ class Stack:
     def db(self, service: str) -> Any:
         return self.mongo[f"{self.db_prefix}{service}"]
 
-    def topic(self, topic: Topic | str) -> str:
+    def topic(self, topic: Topic) -> str:
         """The broker-side name of a topic in this stack."""
-        return topic_name(Topic(topic), self.topic_prefix)
+        return topic_name(topic, self.topic_prefix)
 
     def close(self) -> None:
         for proc in self.processes:

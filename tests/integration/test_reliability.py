@@ -93,7 +93,7 @@ def test_relay_killed_after_publish_before_marking_sent_is_applied_once(stack: S
             )
         )
         assert applied_once(stack, "events", [ping_id])
-        assert len(read_topic(stack.topic("articula.system.v1"), expected=2)) == 2
+        assert len(read_topic(stack.topic(Topic.SYSTEM), expected=2)) == 2
 
 
 def test_markers_of_writes_that_never_landed_neither_linger_nor_hide_events(stack: Stack) -> None:
@@ -187,7 +187,7 @@ def test_malformed_messages_go_to_dead_letter_topic_and_consumer_goes_on(stack: 
     with running(registry, events):
         first = send_ping(registry)  # also makes sure the topics exist
         eventually(lambda: applied_once(stack, "events", [first]))
-        system = stack.topic("articula.system.v1")
+        system = stack.topic(Topic.SYSTEM)
         ce = [
             ("ce_specversion", b"1.0"),
             ("ce_id", b"bad-1"),
@@ -209,7 +209,7 @@ def test_malformed_messages_go_to_dead_letter_topic_and_consumer_goes_on(stack: 
         after = send_ping(registry)
         eventually(lambda: applied_once(stack, "events", [first, after]))
 
-        dead = read_topic(stack.topic("articula.dlq.events.v1"), expected=3)
+        dead = read_topic(stack.topic(Topic.DLQ_EVENTS), expected=3)
         assert len(dead) == 3
         for record in dead:
             headers = dict(record.headers)
