@@ -278,30 +278,10 @@ class Organization(ProfileFields):
         return self.status == _A and self.consent is not None and self.consent.publish_profile
 
     def snapshot(self) -> OrganizationSnapshot:
-        """The public facts other services receive in every organisation event."""
-        return OrganizationSnapshot(
-            rut=self.rut,
-            name=self.name,
-            short_name=self.short_name,
-            sector=self.sector,
-            legal_form=self.legal_form,
-            head_office_region=self.head_office_region,
-            macrozone=self.macrozone,
-            regions=tuple(self.regions),
-            comunas=tuple(self.comunas),
-            scope=self.scope,
-            roles=tuple(self.roles),
-            themes=tuple(self.themes),
-            links_with_others=self.links_with_others,
-            has_alliances=self.has_alliances,
-            traits=tuple(self.traits),
-            website=self.website,
-            year_founded=self.year_founded,
-            status=str(self.status),
-            verified=self.verified,
-            listed=self.listed,
-            call_id=self.call_id,
-            registered_at=self.registered_at,
+        """The public facts other services receive in every organisation event: the contract's
+        own fields, so a field added there is filled here without a second list."""
+        return OrganizationSnapshot.model_validate(
+            {name: getattr(self, name) for name in OrganizationSnapshot.model_fields}
         )
 
     def has_api_key(self, api_key: str) -> bool:
