@@ -195,8 +195,8 @@ async def issue_client_key(
     uow: RegistryUnitOfWork, kind: ClientKind, label: str, now: datetime
 ) -> tuple[ApiClient, str]:
     """A new staff or funder key, returned once."""
-    client, key, event = ApiClient.issue(kind, label, now)
-    await uow.api_clients.add(client, [event])
+    client, key, events = ApiClient.issue(kind, label, now)
+    await uow.api_clients.add(client, events)
     return client, key
 
 
@@ -213,8 +213,8 @@ async def revoke_client_key(uow: RegistryUnitOfWork, client_id: str, now: dateti
         current = await uow.api_clients.get(client_id)
         if current is None or not current.entity.in_force:
             return saved and current is not None
-        revoked, event = current.entity.revoke(now)
-        await uow.api_clients.save(revoked, current.version, [event])
+        revoked, events = current.entity.revoke(now)
+        await uow.api_clients.save(revoked, current.version, events)
         saved = True
         after = await uow.api_clients.get(client_id)
         if after is not None and not after.entity.in_force:

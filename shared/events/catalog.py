@@ -28,6 +28,7 @@ ALL_CONTRACTS: tuple[type[EventContract], ...] = (
     registry.RegistrationCallClosed,
     registry.ApiClientIssued,
     registry.ApiClientRevoked,
+    registry.AccessChanged,
 )
 
 

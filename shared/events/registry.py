@@ -36,7 +36,7 @@ letter topic's retention, so the notifier should fix, not park, failures on this
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -52,6 +52,7 @@ from shared.events.base import EventContract
 from shared.events.topics import Topic
 
 __all__ = [
+    "AccessChanged",
     "Actor",
     "CallChange",
     "CallSnapshot",
@@ -357,3 +358,31 @@ class ApiClientRevoked(EventContract):
 
     def aggregate_id(self) -> str:
         return self.client_id
+
+
+# A SHA-256 in hex: what the registry keeps of an API key, and all that ever travels of it.
+KEY_HASH_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class AccessChanged(EventContract):
+    """The API keys that open every service for one principal, as they are now.
+
+    A state, not a delta: each event replaces what the previous one said for this principal,
+    so a service that reads the access topic from the start (or from any event on) knows who
+    may call it, and a replay is harmless. Emitted when keys are issued, rotated or revoked,
+    and when an organisation is suspended, reinstated or withdraws (`active`). Keys travel only
+    as SHA-256 hashes of random 256-bit tokens: a hash opens nothing by itself.
+    """
+
+    name: ClassVar[str] = "registry.access_changed"
+    version: ClassVar[int] = 1
+    topic: ClassVar[Topic] = Topic.REGISTRY_ACCESS
+
+    principal_id: str = Field(pattern=ACTOR_ID_PATTERN)
+    kind: Literal["organization", "staff", "funder"]
+    key_hashes: tuple[Annotated[str, Field(pattern=KEY_HASH_PATTERN)], ...]
+    active: bool
+    changed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.principal_id

@@ -40,6 +40,7 @@ from services.registry.domain.profile import (
 from shared.events.base import EventContract
 from shared.events.catalog import ALL_CONTRACTS, by_type
 from shared.events.registry import (
+    AccessChanged,
     Actor,
     ConfirmationRequested,
     FieldChange,
@@ -449,7 +450,8 @@ def test_confirm_activates_and_returns_the_api_key_once() -> None:
     assert [k.hash for k in org.api_keys] == [hash_secret(API_KEY)]
     assert org.has_api_key(API_KEY) and not org.has_api_key("org_other")
     assert API_KEY not in json.dumps(organization_document(org), default=str)
-    (event,) = outcome.events
+    event, access = outcome.events
+    assert_access(access, outcome.organization)
     assert isinstance(event, OrganizationConfirmed)
     assert event.changed_by == Actor(kind="owner", id="org-1")
     assert event.organization.status == "active" and event.organization.listed
@@ -513,7 +515,8 @@ def test_staff_activation_with_reason() -> None:
     org = outcome.organization
     assert org.status == OrganizationStatus.ACTIVE and org.confirmation is None
     assert outcome.api_key == API_KEY
-    (event,) = outcome.events
+    event, access = outcome.events
+    assert_access(access, outcome.organization)
     assert isinstance(event, OrganizationActivated)
     assert event.reason == "Confirmó por teléfono"
     assert event.changed_by == Actor(kind="staff", id=STAFF)
@@ -548,7 +551,8 @@ def test_suspend_and_reinstate() -> None:
     org = suspended.organization
     assert org.status == OrganizationStatus.SUSPENDED and not org.listed
     assert org.has_api_key(API_KEY)  # the API layer refuses suspended owners; keys survive
-    (event,) = suspended.events
+    event, access = suspended.events
+    assert_access(access, suspended.organization)
     assert isinstance(event, OrganizationSuspended) and event.reason == "Datos falsos"
     assert not event.organization.listed
     back = org.reinstate("Aclarado", STAFF, NOW)
@@ -585,7 +589,9 @@ def test_transition_table_is_explicit_and_withdrawn_is_final() -> None:
 
 def test_rotate_api_key_replaces_the_old_one() -> None:
     outcome = active().rotate_api_key(NOW, api_key="org_new")
-    assert outcome.api_key == "org_new" and outcome.events == ()
+    (access,) = outcome.events
+    assert outcome.api_key == "org_new" and isinstance(access, AccessChanged)
+    assert access.key_hashes == (hash_secret("org_new"),) and access.active
     assert outcome.organization.has_api_key("org_new")
     assert not outcome.organization.has_api_key(API_KEY)
 
@@ -722,7 +728,8 @@ def test_withdraw_erases_personal_data_and_keeps_the_fact() -> None:
     document = json.dumps(organization_document(gone), default=str, ensure_ascii=False)
     for personal in (OWNER_EMAIL, OWNER_NAME, OWNER_PHONE, "Juan"):
         assert personal not in document
-    (event,) = outcome.events
+    event, access = outcome.events
+    assert_access(access, outcome.organization)
     assert isinstance(event, WithdrawnEvent)
     assert event.previous_status == "active" and event.changed_by == owner()
     assert event.organization.status == "withdrawn"
@@ -733,7 +740,8 @@ def test_withdraw_erases_personal_data_and_keeps_the_fact() -> None:
 def test_pending_and_suspended_organisations_can_withdraw() -> None:
     assert registered().organization.withdraw(Actor(kind="staff", id=STAFF), NOW).events
     suspended = active().suspend("motivo", STAFF, NOW).organization
-    (event,) = suspended.withdraw(owner(), NOW).events
+    event, access = suspended.withdraw(owner(), NOW).events
+    assert isinstance(access, AccessChanged) and access.key_hashes == () and not access.active
     assert isinstance(event, WithdrawnEvent) and event.previous_status == "suspended"
 
 
@@ -774,6 +782,14 @@ def _every_event() -> list[EventContract]:
     return events
 
 
+def assert_access(access: EventContract, org: Organization) -> None:
+    """The access event says which key hashes open the API for `org`, and whether they do."""
+    assert isinstance(access, AccessChanged) and access.topic is Topic.REGISTRY_ACCESS
+    assert access.principal_id == org.id and access.kind == "organization"
+    assert access.key_hashes == tuple(record.hash for record in org.api_keys)
+    assert access.active == (org.status == OrganizationStatus.ACTIVE)
+
+
 def test_no_event_but_confirmation_requested_carries_contact_data_or_secrets() -> None:
     events = _every_event()
     kinds = {type(e) for e in events}
@@ -794,8 +810,10 @@ def test_no_event_but_confirmation_requested_carries_contact_data_or_secrets() -
         if isinstance(event, ConfirmationRequested):
             continue
         text = serialized(event)
+        # The access topic carries API keys' hashes, on purpose and nothing else (the key never).
+        allowed = {hash_secret(API_KEY)} if isinstance(event, AccessChanged) else set()
         for secret in secrets:
-            assert secret not in text, (type(event).__name__, secret)
+            assert secret not in text or secret in allowed, (type(event).__name__, secret)
         assert OWNER_NAME not in text, type(event).__name__
         assert event.topic is not Topic.REGISTRY_NOTIFICATIONS
         assert event.aggregate_id() == "org-1"

@@ -14,7 +14,8 @@ from pydantic import BaseModel, ConfigDict
 
 from services.registry.domain.errors import Conflict
 from shared.auth import hash_secret, new_api_key
-from shared.events.registry import ApiClientIssued, ApiClientRevoked
+from shared.events.base import EventContract
+from shared.events.registry import AccessChanged, ApiClientIssued, ApiClientRevoked
 
 ClientKind = Literal["staff", "funder"]
 
@@ -38,18 +39,29 @@ class ApiClient(BaseModel):
     @classmethod
     def issue(
         cls, kind: ClientKind, label: str, now: datetime, *, api_key: str | None = None
-    ) -> tuple[ApiClient, str, ApiClientIssued]:
+    ) -> tuple[ApiClient, str, list[EventContract]]:
         """A new client and its key, to show once."""
         key = api_key or new_api_key(kind)
         client = cls(
             id=uuid.uuid4().hex, kind=kind, label=label, key_hash=hash_secret(key), created_at=now
         )
-        return client, key, ApiClientIssued(client_id=client.id, kind=kind)
+        return client, key, [ApiClientIssued(client_id=client.id, kind=kind), client.access(now)]
 
-    def revoke(self, now: datetime) -> tuple[ApiClient, ApiClientRevoked]:
+    def revoke(self, now: datetime) -> tuple[ApiClient, list[EventContract]]:
         if not self.in_force:
             raise Conflict("Esta clave ya estaba revocada.")
-        return self.model_copy(update={"revoked_at": now}), ApiClientRevoked(client_id=self.id)
+        revoked = self.model_copy(update={"revoked_at": now})
+        return revoked, [ApiClientRevoked(client_id=self.id), revoked.access(now)]
+
+    def access(self, now: datetime) -> AccessChanged:
+        """What every service must know of this client's key (its hash, while in force)."""
+        return AccessChanged(
+            principal_id=self.id,
+            kind=self.kind,
+            key_hashes=(self.key_hash,) if self.in_force else (),
+            active=self.in_force,
+            changed_at=now,
+        )
 
     def listing(self) -> dict[str, object]:
         """What `keys list` shows: never the hash."""

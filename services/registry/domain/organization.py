@@ -49,6 +49,7 @@ from services.registry.domain.profile import (
 )
 from shared.events.base import EventContract
 from shared.events.registry import (
+    AccessChanged,
     Actor,
     ConfirmationRequested,
     FieldChange,
@@ -374,7 +375,7 @@ class Organization(ProfileFields):
         event = OrganizationConfirmed(
             organization_id=org.id, occurred_at=now, organization=org.snapshot(), changed_by=owner
         )
-        return Outcome(org, (event,), api_key)
+        return Outcome(org, (event, *_access_changes(self, org, now)), api_key)
 
     def activate_by_staff(
         self, reason: str, staff_id: str, now: datetime, *, api_key: str | None = None
@@ -400,10 +401,11 @@ class Organization(ProfileFields):
             changed_by=staff,
             reason=reason,
         )
-        return Outcome(org, (event,), api_key)
+        return Outcome(org, (event, *_access_changes(self, org, now)), api_key)
 
     def rotate_api_key(self, now: datetime, *, api_key: str | None = None) -> Outcome:
-        """A new API key replaces every previous one; no event (secrets concern no one else)."""
+        """A new API key replaces every previous one; only the access topic hears of it (as
+        hashes), so that the old key stops working at every service."""
         _require_aware(now)
         next_status(Action.ROTATE_API_KEY, self.status)
         api_key = api_key or new_organization_api_key()
@@ -412,7 +414,7 @@ class Organization(ProfileFields):
             AuditEntry(at=now, action="api_key_rotated"),
             api_keys=[ApiKeyRecord(hash=hash_secret(api_key), created_at=now)],
         )
-        return Outcome(org, (), api_key)
+        return Outcome(org, _access_changes(self, org, now), api_key)
 
     def update(self, patch: OrganizationPatch, actor: Actor, now: datetime) -> Outcome:
         """Apply a partial update; the event lists each changed field and who changed it.
@@ -521,7 +523,7 @@ class Organization(ProfileFields):
             changed_by=staff,
             reason=reason,
         )
-        return Outcome(org, (event,))
+        return Outcome(org, (event, *_access_changes(self, org, now)))
 
     def withdraw(self, actor: Actor, now: datetime) -> Outcome:
         """The organisation leaves: personal data and credentials erased, the fact kept."""
@@ -551,7 +553,7 @@ class Organization(ProfileFields):
             changed_by=actor,
             previous_status=str(previous),
         )
-        return Outcome(org, (event,))
+        return Outcome(org, (event, *_access_changes(self, org, now)))
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -589,6 +591,29 @@ class Organization(ProfileFields):
             requested_at=now,
             reason=reason,
         )
+
+
+def _access_changes(
+    before: Organization, after: Organization, now: datetime
+) -> tuple[AccessChanged, ...]:
+    """The access event, when the keys that open the API for the organisation changed, or
+    whether they open it (only an active organisation's keys do)."""
+
+    def access(org: Organization) -> tuple[tuple[str, ...], bool]:
+        return tuple(record.hash for record in org.api_keys), org.status == _A
+
+    if access(before) == access(after):
+        return ()
+    hashes, active = access(after)
+    return (
+        AccessChanged(
+            principal_id=after.id,
+            kind="organization",
+            key_hashes=hashes,
+            active=active,
+            changed_at=now,
+        ),
+    )
 
 
 def _diff(old: Organization, new: Organization) -> list[FieldChange]:
