@@ -25,6 +25,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.kafka.consumer import ReliableConsumer
 from shared.kafka.handlers import Subscription
 from shared.metrics import install_http_metrics
+from shared.principals import Authenticator, LivePrincipals
 from shared.problems import Problem, install_problem_handlers, problem_response, problem_responses
 from shared.settings import ServiceSettings
 from shared.storage.inbox import Inbox
@@ -50,6 +51,10 @@ class ServiceSpec:
     unit_of_work: Callable[[Runtime, Position | None], UnitOfWork] = field(
         default=lambda runtime, applying: plain_unit_of_work(runtime, applying)
     )
+    # Who is behind an API key: by default the registry's access topic (`shared.principals`).
+    authenticator: Callable[[Runtime], Authenticator] = field(
+        default=lambda runtime: LivePrincipals(runtime.settings)
+    )
     # Indexes and the service's own resources, once the database answers; what it returns is
     # kept as `runtime.service` for the routes' dependencies.
     on_startup: Callable[[Runtime], Awaitable[object]] | None = None
@@ -73,6 +78,7 @@ class Runtime:
         self._kafka_probe: AIOKafkaClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self.service: object | None = None  # what `spec.on_startup` built
+        self.authenticator = spec.authenticator(self)
         # Service-specific: "not ready yet" reasons for /readyz, and clean-ups for stop().
         self.readiness_checks: list[Callable[[], str | None]] = []
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
@@ -82,6 +88,9 @@ class Runtime:
         self.outbox.atomic_filters = await filters_are_atomic(self.client)
         if self.spec.on_startup:
             self.service = await self.spec.on_startup(self)
+        self.authenticator.start()
+        self.readiness_checks.append(self.authenticator.readiness)
+        self.on_stop.append(self.authenticator.stop)
         if self.spec.outbox_collections:
             self._tasks.append(asyncio.create_task(self.relay.run_forever(), name="outbox-relay"))
         if self.spec.subscription:

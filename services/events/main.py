@@ -6,12 +6,14 @@ from fastapi import FastAPI
 
 from services.events.consumers import subscription
 from services.events.settings import EventsSettings
+from shared import access
 from shared.runtime import ServiceSpec, create_service_app
 
 
 def create_app(settings: EventsSettings | None = None) -> FastAPI:
     spec = ServiceSpec(
         subscription=subscription,
+        routers=[access.router],
         settings=settings or EventsSettings(),
         title="Articula · Encuentros por macrozona",
         description=(

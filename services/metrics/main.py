@@ -6,12 +6,14 @@ from fastapi import FastAPI
 
 from services.metrics.consumers import subscription
 from services.metrics.settings import MetricsSettings
+from shared import access
 from shared.runtime import ServiceSpec, create_service_app
 
 
 def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     spec = ServiceSpec(
         subscription=subscription,
+        routers=[access.router],
         settings=settings or MetricsSettings(),
         title="Articula · Resultados y evidencia",
         description=(

@@ -14,7 +14,9 @@ from services.registry.storage.calls import CALLS
 from services.registry.storage.catalog import LiveCatalog
 from services.registry.storage.organizations import ORGANIZATIONS
 from services.registry.storage.pings import PINGS
+from services.registry.storage.principals import RegistryAuthenticator
 from services.registry.storage.unit_of_work import RegistryResources, RegistryUnitOfWork
+from shared import access
 from shared.problems import problem_response
 from shared.runtime import Runtime, ServiceSpec, create_service_app
 
@@ -38,9 +40,10 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
                 "Autoinscripción de organizaciones articuladoras del ecosistema de innovación "
                 "social, confirmación, fichas y directorio público (sin datos personales)."
             ),
-            routers=[organizations.router, calls.router, staff.router, pings.router],
+            routers=[organizations.router, calls.router, staff.router, pings.router, access.router],
             outbox_collections=[ORGANIZATIONS, CALLS, API_CLIENTS, PINGS],
             on_startup=_on_startup,
+            authenticator=lambda runtime: RegistryAuthenticator(runtime.outbox),
         )
     )
 

@@ -7,7 +7,11 @@ JSON, CSV, public profile, organisation events) shows up as a plain substring of
 from __future__ import annotations
 
 import itertools
+import json
+import os
 import random
+import subprocess
+import sys
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,7 +25,7 @@ from shared.events.topics import Topic
 from shared.kafka.codec import EventEnvelope, from_record
 from shared.reference.rut import format_rut
 from tests.harness.kafka import topic_records
-from tests.harness.processes import STAFF, ServiceProcess, Stack, eventually
+from tests.harness.processes import ROOT, STAFF, ServiceProcess, Stack, eventually
 
 _numbers = itertools.count(random.randrange(10_000_000, 60_000_000, 1000))
 _phones = itertools.count(random.randrange(10_000_000, 80_000_000, 1000))
@@ -196,3 +200,23 @@ def send_ping(registry: ServiceProcess, message: str = "ping") -> str:
     )
     assert response.status_code == 202, response.text
     return str(response.json()["ping_id"])
+
+
+def registry_cli(stack: Stack, *command: str) -> str:
+    """Run `python -m services.registry <command>` against the stack; its standard output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "services.registry", *command],
+        cwd=ROOT,
+        env={**os.environ, **stack.env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def issue_key(stack: Stack, kind: str, label: str) -> tuple[str, str]:
+    """(client id, key) of a staff or funder key made with the registry's CLI."""
+    issued = json.loads(registry_cli(stack, "keys", "create", "--kind", kind, "--label", label))
+    return str(issued["client_id"]), str(issued["api_key"])
