@@ -72,9 +72,12 @@ class Subscription(Generic[U]):
         self._registrations: dict[type[EventContract], Registration] = {}
         self._by_type: dict[str, Registration] = {}
 
-    def on(self, contract: type[C]) -> Callable[[Handler[C, U]], Handler[C, U]]:
+    def on(self, *contracts: type[C]) -> Callable[[Handler[C, U]], Handler[C, U]]:
+        """Register the handler of one contract, or of several that share a base class."""
+
         def register(handler: Handler[C, U]) -> Handler[C, U]:
-            self._add(Registration(contract, handle=handler))
+            for contract in contracts:
+                self._add(Registration(contract, handle=handler))
             return handler
 
         return register
