@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.errors import DomainError
 from shared.kafka.consumer import ReliableConsumer
 from shared.kafka.handlers import Subscription
 from shared.metrics import install_http_metrics
@@ -199,6 +200,13 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         return problem_response(problem, request.url.path)
 
     app.add_exception_handler(ConcurrentModification, on_concurrent_modification)
+
+    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        problem = Problem(exc.status, exc.detail, slug=exc.slug, errors=exc.errors, **exc.extra)
+        return problem_response(problem, request.url.path)
+
+    app.add_exception_handler(DomainError, on_domain_error)
     install_http_metrics(app)
     _install_request_context(app)
     app.include_router(_health_router())

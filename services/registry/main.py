@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI
 
 from services.registry.api import calls, organizations, pings, staff
-from services.registry.api.deps import as_problem
-from services.registry.domain.errors import RegistryError
 from services.registry.settings import RegistrySettings
 from services.registry.storage.api_clients import API_CLIENTS
 from services.registry.storage.calls import CALLS
@@ -17,7 +14,6 @@ from services.registry.storage.pings import PINGS
 from services.registry.storage.principals import RegistryAuthenticator
 from services.registry.storage.unit_of_work import RegistryResources, RegistryUnitOfWork
 from shared import access
-from shared.problems import problem_response
 from shared.runtime import Runtime, ServiceSpec, create_service_app
 
 
@@ -32,7 +28,7 @@ async def _on_startup(runtime: Runtime) -> RegistryResources:
 
 
 def create_app(settings: RegistrySettings | None = None) -> FastAPI:
-    app = create_service_app(
+    return create_service_app(
         ServiceSpec(
             settings=settings or RegistrySettings(),
             title="Articula · Registro de articuladores",
@@ -46,10 +42,3 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             authenticator=lambda runtime: RegistryAuthenticator(runtime.outbox),
         )
     )
-
-    async def on_registry_error(request: Request, exc: Exception) -> JSONResponse:
-        assert isinstance(exc, RegistryError)
-        return problem_response(as_problem(exc), request.url.path)
-
-    app.add_exception_handler(RegistryError, on_registry_error)
-    return app

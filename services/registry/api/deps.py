@@ -9,10 +9,9 @@ from typing import Annotated
 from fastapi import Depends
 
 from services.registry.domain.catalog import OrganizationCatalog
-from services.registry.domain.errors import RegistryError, Unavailable
+from services.registry.domain.errors import Unavailable
 from services.registry.storage.unit_of_work import RegistryResources, RegistryUnitOfWork
 from shared.access import Caller, Staff, require_owner_or_staff, staff_id
-from shared.problems import Problem
 from shared.runtime import Runtime, get_runtime
 
 __all__ = [
@@ -20,7 +19,6 @@ __all__ = [
     "Resources",
     "Staff",
     "UoW",
-    "as_problem",
     "loaded_catalog",
     "now",
     "require_owner_or_staff",
@@ -48,10 +46,6 @@ UoW = Annotated[RegistryUnitOfWork, Depends(get_unit_of_work)]
 
 def now() -> datetime:
     return datetime.now(UTC)
-
-
-def as_problem(exc: RegistryError) -> Problem:
-    return Problem(exc.status, exc.detail, slug=exc.slug, errors=exc.errors)
 
 
 def loaded_catalog(resources: RegistryResources) -> OrganizationCatalog:

@@ -162,7 +162,9 @@ def next_status(action: Action, current: OrganizationStatus | str) -> Organizati
     if action is Action.CONFIRM and status is _A:
         raise AlreadyConfirmed("La organización ya está confirmada y activa.")
     raise InvalidTransition(
-        f"No se puede {_ACTION_LABELS[action]} una organización {_STATUS_LABELS[status]}."
+        f"No se puede {_ACTION_LABELS[action]} una organización {_STATUS_LABELS[status]}.",
+        current=str(status),
+        allowed=[str(a) for a in Action if status in TRANSITIONS[a]],
     )
 
 
