@@ -285,11 +285,14 @@ class OutboxRelay:
         db: AsyncDatabase[Document],
         collections: Iterable[str],
         locks: DocumentLocks,
+        *,
+        atomic_filters: bool = True,
     ) -> None:
         self.settings = settings
         self.db = db
         self.collections = list(collections)
         self.locks = locks
+        self.atomic_filters = atomic_filters  # see OutboxWriter; settled at start-up
         self._hints: dict[tuple[str, Any], Hint] = {}
         self._tries: dict[tuple[str, Any], int] = {}  # reads that missed the document
         self._tidy: dict[tuple[str, Any], set[str]] = {}
@@ -473,19 +476,28 @@ class OutboxRelay:
         return len(futures)
 
     async def _clear_markers(self, publications: list[_Publication]) -> None:
-        """One delete for the batch, under the documents' locks: on FerretDB a filtered delete
-        reads, then deletes by `_id`, and must not take a marker a writer just renewed."""
+        """Delete the batch's markers that still carry the stamp published, under the
+        documents' locks (no writer of this process can renew one meanwhile).
+
+        On MongoDB one `delete_many` with a `{_id, stamp}` branch per marker: indexed and
+        atomic. On FerretDB that filter is evaluated branch by branch against every marker in
+        Go (measured: 36 of the relay's 37 s for 3,000 events), so there the markers are read
+        with one `$in`, compared here, and deleted with another `$in`; safe because FerretDB
+        runs one instance per service and the locks keep this process's writers out.
+        """
         if not publications:
             return
+        wanted = {marker_id(p.collection, p.doc_id): p.stamp for p in publications}
+        markers = self.db[MARKERS]
         async with self._holding([(p.collection, p.doc_id) for p in publications]):
-            await self.db[MARKERS].delete_many(
-                {
-                    "$or": [
-                        {"_id": marker_id(p.collection, p.doc_id), "stamp": p.stamp}
-                        for p in publications
-                    ]
-                }
-            )
+            if self.atomic_filters:
+                branches = [{"_id": mid, "stamp": stamp} for mid, stamp in wanted.items()]
+                await markers.delete_many({"$or": branches})
+                return
+            current = markers.find({"_id": {"$in": list(wanted)}})
+            done = [m["_id"] async for m in current if m.get("stamp") == wanted.get(m["_id"])]
+            if done:
+                await markers.delete_many({"_id": {"$in": done}})
 
     @asynccontextmanager
     async def _holding(self, keys: list[tuple[str, Any]]) -> AsyncIterator[None]:

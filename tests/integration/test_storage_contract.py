@@ -94,7 +94,7 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     client: AsyncMongoClient[Document] = AsyncMongoClient(MONGODB_URL, tz_aware=True)
     db = client[f"c{tag}_contract"]
     locks = DocumentLocks()
-    relay = OutboxRelay(settings, db, [PINGS, "counters"], locks)
+    relay = OutboxRelay(settings, db, [PINGS, "counters"], locks, atomic_filters=request.param)
     writer = OutboxWriter(db, settings, locks, relay=relay, atomic_filters=request.param)
     try:
         yield Backend(db, settings, locks, relay, writer, request.param)
