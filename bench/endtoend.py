@@ -4,7 +4,7 @@ shows it, at half the peak rate the path sustains.
 First the peak: a closed loop of ``BENCH_E2E_PEAK_EVENTS`` (600) pings from 16 concurrent
 clients, over the time from the first request until the events, metrics and notifier
 services have all applied the last one (so a backlog growing in any of them counts).
-Then an open loop at half that rate for ``BENCH_E2E_SECONDS`` (30): requests leave on a
+Then an open loop at half that rate for ``BENCH_E2E_SECONDS`` (45): requests leave on a
 fixed schedule whatever the answers (latencies do not slow the load down). For every ping:
 202 received (client clock) → `sent_at` (the registry's clock when it built the event, just
 before its write) → the record's Kafka timestamp (when the relay sent it) → `received_at` in
@@ -221,7 +221,7 @@ def ms(values: list[float], pct: float) -> str:
 
 def main() -> Section:
     peak_count = _env_int("BENCH_E2E_PEAK_EVENTS", 600)
-    seconds = _env_int("BENCH_E2E_SECONDS", 30)
+    seconds = _env_int("BENCH_E2E_SECONDS", 45)
     concurrency = _env_int("BENCH_CONCURRENCY", 16)
     mongodb_url = os.environ["MONGODB_URL"]
     stack = process_pids()
