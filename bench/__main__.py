@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import subprocess
 import time
+
+import psutil
 
 from bench import endtoend, pipeline, registry, skeleton
 from bench.common import ROOT, Section, machine_description
@@ -16,10 +19,13 @@ SETTINGS = (
     "`BENCH_EVENTS` (1000, the delivery benchmark), `BENCH_DIRECTORY_ORGS` (10000; 100000 for "
     "the full-scale directory, about ten minutes more), `BENCH_SEED_SECONDS`, "
     "`BENCH_DIRECTORY_REPEATS`, `BENCH_DIRECTORY_BUDGET_SECONDS`, `BENCH_PROFILE` (1; 0 skips "
-    "py-spy and FerretDB's pprof). Ports: the `BENCH_*_PORT` variables of `deploy/bench.sh`, "
-    "which also runs one module against a running bench stack (`deploy/bench.sh up`, "
-    "`deploy/bench.sh run pipeline`, `deploy/bench.sh down`)."
+    "py-spy and FerretDB's pprof), `BENCH_QUIET_SECONDS` (60: before each part, wait at most "
+    "that long for the machine to be idle). Ports: the `BENCH_*_PORT` variables of "
+    "`deploy/bench.sh`, which also runs one module against a running bench stack "
+    "(`deploy/bench.sh up`, `deploy/bench.sh run pipeline`, `deploy/bench.sh down`)."
 )
+
+QUIET_CORES = 0.25  # the bench stack at rest, with Prometheus scraping it
 
 # How to read the profiles, and what the profiles point at; the numbers are in the sections.
 READING = [
@@ -71,19 +77,38 @@ def code_state() -> str:
     return state
 
 
+def wait_for_quiet(limit: float) -> str:
+    """Wait (at most `limit` seconds) until the machine is nearly idle: the stack at rest uses
+    a few hundredths of a core, so more means another stack's tests are running."""
+    started = time.monotonic()
+    busy = 0.0
+    while True:
+        before = psutil.cpu_times()
+        time.sleep(3)
+        after = psutil.cpu_times()
+        busy = (after.user + after.system - before.user - before.system) / 3
+        waited = time.monotonic() - started
+        if busy < QUIET_CORES:
+            return f"quiet after {waited:.0f} s" if waited > 5 else "quiet"
+        if waited > limit:
+            return f"still {busy:.2f} cores busy after waiting {waited:.0f} s"
+
+
 def main() -> None:
     started = time.monotonic()
     sections: list[Section] = []
     timings: list[str] = []
+    quiet_limit = float(os.environ.get("BENCH_QUIET_SECONDS", "60"))
     for name, run in (
         ("pipeline", pipeline.main),
         ("write path and directory", registry.main),
         ("end to end", endtoend.main),
         ("delivery", lambda: Section(skeleton.main())),
     ):
+        quiet = wait_for_quiet(quiet_limit)
         began = time.monotonic()
         sections.append(run())
-        timings.append(f"{name} {(time.monotonic() - began) / 60:.1f} min")
+        timings.append(f"{name} {(time.monotonic() - began) / 60:.1f} min ({quiet} before)")
     text = [
         "# Benchmarks",
         "",

@@ -310,6 +310,10 @@ def main() -> Section:
         key=peak_watch.cores,
         default="ferretdb",
     )
+    where = (
+        peak_watch.ferretdb_top(2) if busiest == "ferretdb" else peak_watch.top_layers(busiest, 3)
+    )
+    machine = sum(peak_watch.cpu.values()) / peak_watch.seconds
     summary = [
         f"| 3. end to end: a ping's 202 → the events service's projection, open loop at half "
         f"the peak ({half:.1f}/s; peak {rate:.1f}/s) | p50 {ms(main_gap, 50)} / p99 "
@@ -317,8 +321,9 @@ def main() -> Section:
         f"**{verdict}** | p99 by stage: request → 202 {ms(gaps['request → 202'], 99)} ms, write → "
         f"on Kafka {ms(gaps['write → on Kafka (relay)'], 99)} ms, on Kafka → handler "
         f"{ms(gaps['on Kafka → handler (consumer)'], 99)} ms. The peak: {busiest} the busiest "
-        f"({peak_watch.cores(busiest):.2f} cores, {peak_watch.top_layers(busiest, 3)}); FerretDB "
-        f"{sum(peak_watch.commands.values()) / peak_count:.1f} commands per ping."
+        f"({peak_watch.cores(busiest):.2f} cores: {where}); FerretDB "
+        f"{sum(peak_watch.commands.values()) / peak_count:.1f} commands per ping; the machine "
+        f"{machine:.2f} of 2 cores busy."
         f"{peak_watch.disturbance()}{load_watch.disturbance()} |"
     ]
     return Section(lines, summary)
