@@ -32,6 +32,9 @@ bench:  ## benchmarks against raw baselines measured in the same run; writes doc
 lint:  ## ruff and mypy
 	@deploy/python.sh install && .venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy .
 
+asyncapi:  ## regenerate docs/asyncapi.yaml from the contracts in shared/events
+	@deploy/python.sh install && .venv/bin/python -m shared.events.asyncapi
+
 format:  ## apply ruff's formatting and safe fixes
 	@.venv/bin/ruff format . && .venv/bin/ruff check --fix .
 
@@ -39,4 +42,4 @@ clean:  ## stop everything and delete local data and logs (keeps downloaded tool
 	@deploy/stack.sh down || true
 	@rm -rf .local/data .local/log .local/run
 
-.PHONY: help run up down status install test test-unit bench lint format clean
+.PHONY: help run up down status install test test-unit bench lint asyncapi format clean

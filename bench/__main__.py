@@ -3,25 +3,140 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import subprocess
+import time
 
-from bench import registry, skeleton
-from bench.common import ROOT, machine_description
+import psutil
+
+from bench import endtoend, pipeline, registry, skeleton
+from bench.common import ROOT, Section, machine_description
+
+SETTINGS = (
+    "Settings (environment; `make bench` uses the defaults): `BENCH_PIPELINE_EVENTS` (3000), "
+    "`BENCH_PIPELINE_ROUNDS` (3), `BENCH_REGISTRATIONS` (1000 per round), `BENCH_WRITE_ROUNDS` "
+    "(3), `BENCH_CONCURRENCY` (16), `BENCH_E2E_PEAK_EVENTS` (600), `BENCH_E2E_SECONDS` (45), "
+    "`BENCH_EVENTS` (1000, the delivery benchmark), `BENCH_DIRECTORY_ORGS` (10000; 100000 for "
+    "the full-scale directory, about ten minutes more), `BENCH_SEED_SECONDS`, "
+    "`BENCH_DIRECTORY_REPEATS`, `BENCH_DIRECTORY_BUDGET_SECONDS`, `BENCH_PROFILE` (1; 0 skips "
+    "py-spy and FerretDB's pprof), `BENCH_QUIET_SECONDS` (60: before each part, wait at most "
+    "that long for the machine to be idle). Ports: the `BENCH_*_PORT` variables of "
+    "`deploy/bench.sh`, which also runs one module against a running bench stack "
+    "(`deploy/bench.sh up`, `deploy/bench.sh run pipeline`, `deploy/bench.sh down`)."
+)
+
+QUIET_CORES = 0.25  # the bench stack at rest, with Prometheus scraping it
+
+# How to read the profiles, and what the profiles point at; the numbers are in the sections.
+READING = [
+    "How each bound was found: CPU seconds per process from psutil over exactly the load "
+    "(`everything else on the machine` is the rest of the machine's CPU: other stacks' tests, "
+    "py-spy itself); `py-spy record` of the Python processes (samples while not idle, put in a "
+    "layer by the innermost frame of a known library); FerretDB's Go CPU profile "
+    "(`/debug/pprof/profile`) by command and layer; FerretDB's own command counters "
+    "(`/debug/metrics`). A process whose cores used approach 1 (Python) or the machine's 2 "
+    "bounds the figure; when none does, the figure is bound by waits (round trips in "
+    "sequence), and the profiles say whose.",
+    "",
+    "What the profiles point at (changes in `shared/` or `services/`, not made here):",
+    "",
+    "- *Pipeline.* See its section: the relay's marker delete, as FerretDB evaluates it.",
+    "- *Write path.* The registry's CPU per registration is several times the bare app's; "
+    "the profile splits it: pymongo (several database commands per registration where the "
+    "bare app sends one: the calls read, the marker upsert, the insert, the relay's marker "
+    "delete and tidy update, the catalogue follower's re-read of the registry's own "
+    "organisation by `_id`), the two `BaseHTTPMiddleware` layers (request context and "
+    "metrics; each runs the request in an anyio task with memory streams), and thread "
+    "hand-offs: FastAPI runs the plain `def` dependencies (`get_runtime`, `get_resources`, "
+    "`get_unit_of_work`, `require_staff`) in anyio's worker threads, a thread round trip per "
+    "dependency per request (`Condition.wait`/`notify` among the busiest functions).",
+    "- *End to end.* At half the peak the path is idle most of the time; its p99 comes from "
+    "waits in sequence: the registry's write (marker upsert, insert), the relay's loop (which "
+    "also tidies up to 20 published documents, one update each, before it looks at new "
+    "hints), the consumer's batch (inbox claim, projection insert, completion, commit, one "
+    "after the other), on a machine whose two cores serve Kafka, FerretDB and five Python "
+    "processes.",
+]
+
+
+def code_state() -> str:
+    """The commit measured, and any uncommitted change to the code (others work here too)."""
+
+    def git(*args: str) -> str:
+        result = subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+        return result.stdout.strip()
+
+    changed = sorted(
+        line[3:]
+        for line in git("status", "--porcelain").splitlines()
+        if line[3:].startswith(("shared/", "services/", "bench/"))
+    )
+    state = f"commit {git('rev-parse', '--short', 'HEAD')}"
+    if changed:
+        state += f", with uncommitted changes to {', '.join(f'`{c}`' for c in changed)}"
+    return state
+
+
+def wait_for_quiet(limit: float) -> str:
+    """Wait (at most `limit` seconds) until the machine is nearly idle: the stack at rest uses
+    a few hundredths of a core, so more means another stack's tests are running."""
+    started = time.monotonic()
+    busy = 0.0
+    while True:
+        before = psutil.cpu_times()
+        time.sleep(3)
+        after = psutil.cpu_times()
+        busy = (after.user + after.system - before.user - before.system) / 3
+        waited = time.monotonic() - started
+        if busy < QUIET_CORES:
+            return f"quiet after {waited:.0f} s" if waited > 5 else "quiet"
+        if waited > limit:
+            return f"still {busy:.2f} cores busy after waiting {waited:.0f} s"
 
 
 def main() -> None:
-    sections = [skeleton.main(), registry.main()]
+    started = time.monotonic()
+    sections: list[Section] = []
+    timings: list[str] = []
+    quiet_limit = float(os.environ.get("BENCH_QUIET_SECONDS", "60"))
+    for name, run in (
+        ("pipeline", pipeline.main),
+        ("write path and directory", registry.main),
+        ("end to end", endtoend.main),
+        ("delivery", lambda: Section(skeleton.main())),
+    ):
+        quiet = wait_for_quiet(quiet_limit)
+        began = time.monotonic()
+        sections.append(run())
+        timings.append(f"{name} {(time.monotonic() - began) / 60:.1f} min ({quiet} before)")
     text = [
         "# Benchmarks",
         "",
         "Written by `make bench`. Every figure is compared with a raw baseline measured in the "
         "same run on the same machine, so ratios matter more than absolute numbers.",
         "",
-        f"- run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC",
+        f"- run: {dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, "
+        f"{(time.monotonic() - started) / 60:.0f} minutes ({', '.join(timings)})",
+        f"- code: {code_state()}",
         f"- machine: {machine_description()}",
+        "",
+        SETTINGS,
+        "",
+        "## Fair ceilings (issue 7): the three figures and what bounds each",
+        "",
+        "| figure | ours | raw baseline, same run | ratio | goal | what bounds it (profiles "
+        "below) |",
+        "|---|---|---|---|---|---|",
+        *[row for section in sections for row in section.summary],
+        "",
+        "A **Disturbed** note means other processes on this 2-core machine (another stack's "
+        "tests) used a tenth of a core or more during that load: compare ratios, and repeat.",
+        "",
+        *READING,
         "",
     ]
     for section in sections:
-        text += [*section, ""]
+        text += [*section.lines, ""]
     output = "\n".join(text)
     (ROOT / "docs" / "benchmarks.md").write_text(output)
     print(output)

@@ -19,6 +19,15 @@ ROOT = Path(__file__).resolve().parents[1]
 RUN_DIR = ROOT / ".local" / "run" / os.environ.get("ARTICULA_INSTANCE", "bench")
 
 
+@dataclass
+class Section:
+    """One benchmark's part of docs/benchmarks.md, and its rows of the summary table
+    (| figure | ours | baseline | ratio or latency | goal | what bounds it |)."""
+
+    lines: list[str]
+    summary: list[str] = field(default_factory=list)
+
+
 def percentile(values: list[float], pct: float) -> float:
     if not values:
         return float("nan")

@@ -12,8 +12,11 @@ catalogue loads them (timed, with its memory), then each query (and an owner's G
 which look the API key up, and the whole directory as CSV) is timed through the HTTP API at
 1,000, 10,000 and the full count, within a time budget per size.
 
-Settings (environment): ``BENCH_REGISTRATIONS`` (1000), ``BENCH_CONCURRENCY`` (16),
-``BENCH_DIRECTORY_ORGS`` (100000), ``BENCH_SEED_SECONDS`` (240, seeding budget),
+Settings (environment): ``BENCH_REGISTRATIONS`` (1000 per round), ``BENCH_WRITE_ROUNDS`` (3,
+bare app then registry in each; the summary gives the median ratio), ``BENCH_CONCURRENCY`` (16),
+``BENCH_DIRECTORY_ORGS`` (10000, so that `make bench` fits in about 20 minutes; 100000 adds
+about ten: the figures of the last run at that scale are kept in ``bench/directory-100k.md``
+and printed below a smaller run's), ``BENCH_SEED_SECONDS`` (240, seeding budget),
 ``BENCH_DIRECTORY_REPEATS`` (3), ``BENCH_DIRECTORY_BUDGET_SECONDS`` (180, per size).
 ``REGISTRY_PORT`` and ``MONGODB_URL`` come from ``deploy/bench.sh``.
 """
@@ -40,7 +43,9 @@ import psutil
 from fastapi import FastAPI, Request
 from pymongo import AsyncMongoClient, MongoClient
 
-from bench.common import ROOT, percentile
+from bench.common import ROOT, Section, percentile, process_pids
+from bench.profile import Watch
+from services.registry.domain.catalog import entry_from_document
 from services.registry.domain.directory import encode_cursor
 from services.registry.domain.organization import Organization, organization_document
 from services.registry.domain.profile import (
@@ -61,6 +66,7 @@ SEED_PREFIX = "bench-dir-"
 SEED_KEY_PREFIX = "org_bench_seed_"
 SEED_RUT_BASE = 1_000_000  # seeded bodies 1.000.000…; registrations use 60.000.000 and up
 BATCH = 1_000
+FULL_SCALE = 100_000
 
 
 def _env_int(name: str, default: int) -> int:
@@ -108,7 +114,7 @@ def free_port() -> int:
 
 
 @contextmanager
-def raw_app_process() -> Iterator[str]:
+def raw_app_process() -> Iterator[tuple[str, int]]:
     """The baseline in its own process and event loop, as the registry has."""
     port = free_port()
     server = ["uvicorn", "bench.registry:create_raw_app", "--factory", "--no-access-log"]
@@ -129,7 +135,7 @@ def raw_app_process() -> Iterator[str]:
                 if time.monotonic() > deadline or proc.poll() is not None:
                     raise
                 time.sleep(0.2)
-        yield url
+        yield url, proc.pid
     finally:
         proc.terminate()
         proc.wait(10)
@@ -213,23 +219,75 @@ def wait_published(mongo: MongoClient[dict[str, Any]], ids: list[str], timeout: 
     return time.perf_counter() - started
 
 
-def registrations(registry: str, count: int, concurrency: int) -> tuple[list[str], int]:
+# Functions whose inclusive share of the registry's samples the report gives.
+REGISTRY_FOCUS = [
+    "register",  # the route
+    "solve_dependencies",  # FastAPI: body validation and dependencies
+    "serialize_response",
+    "CallRepository.all",
+    "OutboxWriter.insert",
+    "LiveCatalog.written",
+    "OutboxRelay._run_once",
+    "OutboxRelay._clear_markers",
+    "OutboxRelay.tidy",
+    "request_context",
+    "measure",
+    "BaseHTTPMiddleware.__call__",
+]
+
+
+def ceiling(watch: Watch, names: list[str], count: int) -> str:
+    """What the busiest of these single-threaded processes could serve on a core of its own
+    ("N/s (name)"): a figure that other load on the machine does not move."""
+    name = max(names, key=lambda n: watch.cpu.get(n, 0.0))
+    return f"{count / max(watch.cpu.get(name, 0.0), 1e-9):.0f}/s ({name})"
+
+
+def registrations(
+    registry: str, count: int, concurrency: int, rounds: int
+) -> tuple[list[str], int, list[str]]:
     """The table of (a) and (b), and how many registrations the registry now holds."""
-    first = 60_000_000 + random.randrange(0, 30_000_000 - 2 * (count + 200))
-    numbers = iter(range(first, first + 2 * (count + 200)))
+    needed = 2 * rounds * count + 400
+    first = 60_000_000 + random.randrange(0, 30_000_000 - needed)
+    numbers = iter(range(first, first + needed))
 
     def bodies(n: int) -> list[dict[str, Any]]:
         return [registration_body(next(numbers)) for _ in range(n)]
 
     mongo: MongoClient[dict[str, Any]] = MongoClient(os.environ["MONGODB_URL"])
-    with raw_app_process() as raw_url, mongo:
+    stack = process_pids()
+    results: list[tuple[Load, Load, float]] = []
+    registered = 0
+    with raw_app_process() as (raw_url, raw_pid), mongo:
         asyncio.run(post_all(f"{raw_url}/raw", bodies(200), concurrency))  # warm-up
         warm = asyncio.run(post_all(f"{registry}/v1/organizations", bodies(200), concurrency))
         wait_published(mongo, warm.ids, timeout=600)
-        raw = asyncio.run(post_all(f"{raw_url}/raw", bodies(count), concurrency))
-        ours = asyncio.run(post_all(f"{registry}/v1/organizations", bodies(count), concurrency))
-        drain = wait_published(mongo, ours.ids, timeout=600)
+        registered += len(warm.ids)
+        common = {"ferretdb": stack["ferretdb"], "load generator": os.getpid()}
+        for round_number in range(1, rounds + 1):
+            last = round_number == rounds  # py-spy and pprof in the last round only
+            raw_watch = Watch(
+                {"raw app": raw_pid, **common}, ["raw app"] if last else (), 3 if last else 0
+            )
+            with raw_watch.running():
+                raw = asyncio.run(post_all(f"{raw_url}/raw", bodies(count), concurrency))
+            ours_watch = Watch(
+                {"registry": stack["registry"], "kafka": stack["kafka"], **common},
+                ["registry"] if last else (),
+                6 if last else 0,
+            )
+            with ours_watch.running():
+                ours = asyncio.run(
+                    post_all(f"{registry}/v1/organizations", bodies(count), concurrency)
+                )
+            drain_watch = Watch({"registry": stack["registry"], "ferretdb": stack["ferretdb"]})
+            with drain_watch.running():
+                drain = wait_published(mongo, ours.ids, timeout=600)
+            registered += len(ours.ids)
+            results.append((raw, ours, drain))
     relay_rate = len(ours.ids) / (ours.seconds + drain)
+    ratios = sorted(o.rate / r.rate for r, o, _ in results)
+    median_ratio = ratios[len(ratios) // 2]
 
     def row(name: str, load: Load, ratio: str) -> str:
         refused = ", ".join(f"{n}× {status}" for status, n in sorted(load.failures.items()))
@@ -238,26 +296,73 @@ def registrations(registry: str, count: int, concurrency: int) -> tuple[list[str
             f"{ms(percentile(load.latencies, 99))} | {ratio} | {refused or 'none'} |"
         )
 
+    table = []
+    for n, (r, o, _) in enumerate(results, 1):
+        table += [
+            row(f"{n}: bare FastAPI, `insert_one` of the body", r, "1.00"),
+            row(f"{n}: registry `POST /v1/organizations`", o, f"**{o.rate / r.rate:.2f}**"),
+        ]
     lines = [
         "### Self-registration vs a bare FastAPI app with one insert",
         "",
-        f"{count} registrations, {concurrency} concurrent clients, after a warm-up of 200 each; "
-        "both servers are single uvicorn processes writing to the same FerretDB.",
+        f"{rounds} rounds (`BENCH_WRITE_ROUNDS`) of {count} registrations "
+        f"(`BENCH_REGISTRATIONS`) to each, bare app first, {concurrency} concurrent clients, "
+        "after a warm-up of 200 each; both servers are single uvicorn processes writing to the "
+        f"same FerretDB. Median ratio **{median_ratio:.2f}** (goal ≥ 0.8).",
         "",
-        "| path | registrations/s | p50 ms | p99 ms | throughput ratio | not 201 |",
+        "| round: path | registrations/s | p50 ms | p99 ms | throughput ratio | not 201 |",
         "|---|---|---|---|---|---|",
-        row("bare FastAPI: `insert_one` of the body", raw, "1.00"),
-        row("registry `POST /v1/organizations`", ours, f"{ours.rate / raw.rate:.2f}"),
+        *table,
         "",
         "The registry, per registration: validation of the profile (RUT, territory, e-mail, "
         "URL), a read of the registration calls, an outbox marker upsert and one insert with "
         "two outbox entries (under a unique RUT index), then the relay's read by `_id`, two "
         "Kafka publishes, the entries' removal and the marker's deletion.",
         f"The relay finished publishing {drain:.1f} s after the last 201: "
-        f"{relay_rate:.1f} registrations/s from the first request to the last event on Kafka.",
+        f"{relay_rate:.1f} registrations/s from the first request to the last event on Kafka; "
+        f"meanwhile the registry used {drain_watch.cores('registry'):.2f} of a core and "
+        f"FerretDB {drain_watch.cores('ferretdb'):.2f} (last round).",
+        "",
+        "**What bounds it** (last round; CPU from psutil during each load; `load generator` is "
+        "this benchmark's httpx client, on the same two cores):",
+        "",
+        "Bare app:",
+        "",
+        *raw_watch.cpu_lines(count, "request"),
+        "",
+        raw_watch.commands_line(count, "request"),
+        "",
+        *raw_watch.profile_lines("raw app", count, ["raw"], "request"),
+        *raw_watch.ferretdb_lines(),
+        "",
+        "Registry:",
+        "",
+        *ours_watch.cpu_lines(count, "request"),
+        "",
+        ours_watch.commands_line(count, "request"),
+        "",
+        *ours_watch.profile_lines("registry", count, REGISTRY_FOCUS, "request"),
+        *ours_watch.ferretdb_lines(),
         "",
     ]
-    return lines, len(warm.ids) + len(ours.ids)
+    per_request = ours_watch.cpu.get("registry", 0.0) / count * 1000
+    db_commands = sum(ours_watch.commands.values()) / count
+    summary = [
+        f"| 2. write path: `POST /v1/organizations`, {concurrency} clients (last round) | "
+        f"{ours.rate:.0f}/s, "
+        f"p50 {ms(percentile(ours.latencies, 50))} / p99 {ms(percentile(ours.latencies, 99))} ms "
+        f"| bare FastAPI + `insert_one`: {raw.rate:.0f}/s, p50 "
+        f"{ms(percentile(raw.latencies, 50))} / p99 {ms(percentile(raw.latencies, 99))} ms | "
+        f"**{median_ratio:.2f}** (median of {rounds}) | ≥ 0.8 | the registry process's CPU: "
+        f"{ours_watch.cores('registry'):.2f} cores, {per_request:.1f} ms per registration "
+        f"against the bare app's {raw_watch.cpu.get('raw app', 0.0) / count * 1000:.1f} ms "
+        f"({ours_watch.top_layers('registry', 4)}); {db_commands:.1f} FerretDB commands per "
+        f"registration against 1. CPU ceilings (1 s / CPU per request of the busiest Python "
+        f"process): registry {ceiling(ours_watch, ['registry', 'load generator'], count)}, "
+        f"bare app {ceiling(raw_watch, ['raw app', 'load generator'], count)}."
+        f"{ours_watch.disturbance()}{raw_watch.disturbance()} |"
+    ]
+    return lines, registered, summary
 
 
 # --- (c) the directory -----------------------------------------------------------------------
@@ -349,7 +454,7 @@ class Seeder:
             batch_started = time.perf_counter()
             start, size = self.count, min(BATCH, target - self.count)
             documents = [seeded_document(n, self.moment) for n in range(start, start + size)]
-            self.sort_keys += [(d["name_sort"], d["_id"]) for d in documents]
+            self.sort_keys += [entry_from_document(d).sort_key for d in documents]
             if pending is not None:
                 pending.result()
             if self.collection.find_one({"_id": f"{SEED_PREFIX}{start + size - 1:07d}"}):
@@ -494,7 +599,7 @@ def relay_lag(http: httpx.Client, mongo: MongoClient[dict[str, Any]]) -> float:
 
 
 def directory(registry: str, pending: int) -> list[str]:
-    target = _env_int("BENCH_DIRECTORY_ORGS", 100_000)
+    target = _env_int("BENCH_DIRECTORY_ORGS", 10_000)
     seed_budget = _env_int("BENCH_SEED_SECONDS", 240)
     repeats = _env_int("BENCH_DIRECTORY_REPEATS", 3)
     budget = _env_int("BENCH_DIRECTORY_BUDGET_SECONDS", 180)
@@ -549,6 +654,16 @@ def directory(registry: str, pending: int) -> list[str]:
         "events through small marker documents, so no request reads the whole collection. "
         "The price is the catalogue's memory and its load at start-up, both in the table.",
     ]
+    if target < FULL_SCALE:
+        lines += [
+            "",
+            f"This run seeded {target:,} (`BENCH_DIRECTORY_ORGS`, default 10,000 so that "
+            f"`make bench` fits in about 20 minutes); the last run at {FULL_SCALE:,}, kept from "
+            "then (`bench/directory-100k.md`; `BENCH_DIRECTORY_ORGS=100000 make bench` measures "
+            "it again, about ten minutes more):",
+            "",
+            *(ROOT / "bench" / "directory-100k.md").read_text().rstrip().splitlines(),
+        ]
     return lines
 
 
@@ -562,18 +677,20 @@ def restart_registry() -> tuple[float, float]:
     return seconds, psutil.Process(pid).memory_info().rss / 2**20
 
 
-def main() -> list[str]:
+def main() -> Section:
     registry = f"http://127.0.0.1:{os.environ['REGISTRY_PORT']}"
     count = _env_int("BENCH_REGISTRATIONS", 1000)
     concurrency = _env_int("BENCH_CONCURRENCY", 16)
-    registration_lines, registered = registrations(registry, count, concurrency)
-    return [
-        "## Registry: self-registration and the public directory",
+    rounds = _env_int("BENCH_WRITE_ROUNDS", 3)
+    registration_lines, registered, summary = registrations(registry, count, concurrency, rounds)
+    lines = [
+        "## 2. Write path, and the registry's directory",
         "",
         *registration_lines,
         *directory(registry, registered),
     ]
+    return Section(lines, summary)
 
 
 if __name__ == "__main__":
-    print("\n".join(main()))
+    print("\n".join(main().lines))

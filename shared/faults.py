@@ -17,7 +17,8 @@ log = structlog.get_logger(__name__)
 # The points the reliability tests use; named here so grep finds every one.
 AFTER_STATE_WRITE = "outbox.after_state_write"  # state + outbox written, nothing published
 AFTER_PUBLISH = "relay.after_publish"  # published, not yet marked sent
-AFTER_HANDLE = "consumer.after_handle"  # handled and recorded, offset not committed
+BEFORE_BATCH_COMPLETE = "consumer.before_batch_complete"  # claimed and handled, not completed
+AFTER_HANDLE = "consumer.after_handle"  # batch handled and completed, offsets not committed
 
 
 def maybe_crash(point: str, configured: str | None) -> None:

@@ -42,9 +42,15 @@ CONSUMER_DEAD_LETTERED = Counter(
 )
 CONSUMER_DURATION = Histogram(
     "articula_consumer_processing_seconds",
-    "Time to handle one record, retries included",
+    "Time to handle one record, or one batch handler's run of records, retries included",
     ["topic", "group"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 5),
+)
+CONSUMER_BATCH_SIZE = Histogram(
+    "articula_consumer_batch_records",
+    "Records of one partition in one batch (one poll)",
+    ["topic", "group"],
+    buckets=(1, 2, 5, 10, 25, 50, 100, 250, 500, 1000),
 )
 CONSUMER_LAG = Gauge(
     "articula_consumer_lag", "Records behind the partition's end", ["topic", "partition", "group"]

@@ -1,7 +1,8 @@
 """What a running service holds: settings, database, outbox relay and consumer.
 
 `create_service_app` builds the FastAPI app of any of the four services from a `ServiceSpec`,
-so they start, stop, log, measure and report health the same way.
+so they start, stop, measure and report health the same way. Building an app has no side
+effects (logging is configured by `shared.serve`), so tests can run one in-process.
 """
 
 from __future__ import annotations
@@ -21,16 +22,19 @@ from fastapi.responses import JSONResponse
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.kafka.consumer import ReliableConsumer, Subscription
-from shared.logging import configure_logging
+from shared.errors import DomainError
+from shared.kafka.consumer import ReliableConsumer
+from shared.kafka.handlers import Subscription
 from shared.metrics import install_http_metrics
 from shared.openapi import install_openapi
-from shared.problems import install_problem_handlers, problem_responses
+from shared.principals import Authenticator, LivePrincipals
+from shared.problems import Problem, install_problem_handlers, problem_response, problem_responses
 from shared.settings import ServiceSettings
 from shared.storage.inbox import Inbox
 from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document, create_client, ping, service_database
 from shared.storage.outbox import OutboxRelay, OutboxWriter, filters_are_atomic
+from shared.storage.repository import ConcurrentModification, Position, UnitOfWork
 
 log = structlog.get_logger(__name__)
 
@@ -44,9 +48,18 @@ class ServiceSpec:
     description: str
     routers: Sequence[APIRouter] = ()
     outbox_collections: Sequence[str] = ()
-    subscription: Subscription | None = None
-    # Build handlers and create indexes once the database exists.
-    on_startup: Callable[[Runtime], Awaitable[None]] | None = None
+    subscription: Subscription[Any] | None = None
+    # The unit of work handlers receive (the service's own subclass, with its repositories).
+    unit_of_work: Callable[[Runtime, Position | None], UnitOfWork] = field(
+        default=lambda runtime, applying: plain_unit_of_work(runtime, applying)
+    )
+    # Who is behind an API key: by default the registry's access topic (`shared.principals`).
+    authenticator: Callable[[Runtime], Authenticator] = field(
+        default=lambda runtime: LivePrincipals(runtime.settings)
+    )
+    # Indexes and the service's own resources, once the database answers; what it returns is
+    # kept as `runtime.service` for the routes' dependencies.
+    on_startup: Callable[[Runtime], Awaitable[object]] | None = None
     openapi_tags: list[dict[str, Any]] = field(default_factory=list)
 
 
@@ -59,14 +72,15 @@ class Runtime:
         self.client: AsyncMongoClient[Document] = create_client(spec.settings)
         self.db: AsyncDatabase[Document] = service_database(self.client, spec.settings)
         self.locks = DocumentLocks()  # shared by the API's writes and the relay's
-        self.relay = OutboxRelay(spec.settings, self.db, list(spec.outbox_collections), self.locks)
+        self.relay = OutboxRelay(spec.settings, self.db, spec.outbox_collections, self.locks)
         # Every repository writes through this; `atomic_filters` is settled once the database
         # answers (MongoDB or FerretDB).
-        self.outbox = OutboxWriter(self.db, spec.settings, self.locks, notify=self.relay.notify)
+        self.outbox = OutboxWriter(self.db, spec.settings, self.locks, relay=self.relay)
         self.consumer: ReliableConsumer | None = None
         self._kafka_probe: AIOKafkaClient | None = None
         self._tasks: list[asyncio.Task[None]] = []
-        self.state: dict[str, Any] = {}  # service-specific objects (repositories, handlers)
+        self.service: object | None = None  # what `spec.on_startup` built
+        self.authenticator = spec.authenticator(self)
         # Service-specific: "not ready yet" reasons for /readyz, and clean-ups for stop().
         self.readiness_checks: list[Callable[[], str | None]] = []
         self.on_stop: list[Callable[[], Awaitable[None]]] = []
@@ -74,12 +88,21 @@ class Runtime:
     async def start(self) -> None:
         await self._wait_for_database()
         self.outbox.atomic_filters = await filters_are_atomic(self.client)
+        self.relay.atomic_filters = self.outbox.atomic_filters
         if self.spec.on_startup:
-            await self.spec.on_startup(self)
+            self.service = await self.spec.on_startup(self)
+        self.authenticator.start()
+        self.readiness_checks.append(self.authenticator.readiness)
+        self.on_stop.append(self.authenticator.stop)
         if self.spec.outbox_collections:
             self._tasks.append(asyncio.create_task(self.relay.run_forever(), name="outbox-relay"))
         if self.spec.subscription:
-            self.consumer = ReliableConsumer(self.settings, self.spec.subscription, Inbox(self.db))
+            self.consumer = ReliableConsumer(
+                self.settings,
+                self.spec.subscription,
+                Inbox(self.db),
+                lambda applying: self.spec.unit_of_work(self, applying),
+            )
             self._tasks.append(asyncio.create_task(self.consumer.run_forever(), name="consumer"))
 
     async def stop(self) -> None:
@@ -133,6 +156,11 @@ class Runtime:
             return f"kafka: {type(exc).__name__}"
 
 
+def plain_unit_of_work(runtime: Runtime, applying: Position | None) -> UnitOfWork:
+    """The unit of work of a service that has no repositories of its own yet."""
+    return UnitOfWork(runtime.outbox, applying=applying)
+
+
 def get_runtime(request: Request) -> Runtime:
     runtime = request.app.state.runtime
     assert isinstance(runtime, Runtime)
@@ -141,7 +169,6 @@ def get_runtime(request: Request) -> Runtime:
 
 def create_service_app(spec: ServiceSpec) -> FastAPI:
     settings = spec.settings
-    configure_logging(settings.service_name, settings.log_level)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -166,6 +193,23 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
     )
     install_problem_handlers(app)
     install_openapi(app)
+
+    async def on_concurrent_modification(request: Request, exc: Exception) -> JSONResponse:
+        problem = Problem(
+            409,
+            "El registro cambió mientras se procesaba su solicitud; vuelva a intentarlo.",
+            slug="modificacion-concurrente",
+        )
+        return problem_response(problem, request.url.path)
+
+    app.add_exception_handler(ConcurrentModification, on_concurrent_modification)
+
+    async def on_domain_error(request: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, DomainError)
+        problem = Problem(exc.status, exc.detail, slug=exc.slug, errors=exc.errors, **exc.extra)
+        return problem_response(problem, request.url.path)
+
+    app.add_exception_handler(DomainError, on_domain_error)
     install_http_metrics(app)
     _install_request_context(app)
     app.include_router(_health_router())

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import uvicorn
 
+from shared.logging import configure_logging
 from shared.settings import ServiceSettings
 
 
 def serve(app_factory: str, settings: ServiceSettings) -> None:
+    configure_logging(settings.service_name, settings.log_level)
     uvicorn.run(
         app_factory,
         factory=True,

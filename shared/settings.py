@@ -45,6 +45,10 @@ class ServiceSettings(BaseSettings):
     outbox_scan_seconds: float = Field(
         default=30, validation_alias=AliasChoices("ARTICULA_OUTBOX_SCAN_SECONDS")
     )
+    # Records per poll: claimed, handled and completed together (a few writes per batch).
+    consumer_batch_size: int = Field(
+        default=500, ge=1, validation_alias=AliasChoices("ARTICULA_CONSUMER_BATCH_SIZE")
+    )
     consumer_max_attempts: int = Field(
         default=4, validation_alias=AliasChoices("ARTICULA_CONSUMER_MAX_ATTEMPTS")
     )

@@ -6,11 +6,16 @@ from fastapi import FastAPI
 
 from services.events.consumers import subscription
 from services.events.settings import EventsSettings
-from shared.runtime import Runtime, ServiceSpec, create_service_app
+from services.events.storage.unit_of_work import events_unit_of_work
+from shared import access
+from shared.runtime import ServiceSpec, create_service_app
 
 
 def create_app(settings: EventsSettings | None = None) -> FastAPI:
     spec = ServiceSpec(
+        subscription=subscription,
+        routers=[access.router],
+        unit_of_work=events_unit_of_work,
         settings=settings or EventsSettings(),
         title="Articula · Encuentros por macrozona",
         description=(
@@ -19,8 +24,4 @@ def create_app(settings: EventsSettings | None = None) -> FastAPI:
         ),
     )
 
-    async def on_startup(runtime: Runtime) -> None:
-        runtime.spec.subscription = subscription(runtime.db)
-
-    spec.on_startup = on_startup
     return create_service_app(spec)

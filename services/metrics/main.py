@@ -6,11 +6,14 @@ from fastapi import FastAPI
 
 from services.metrics.consumers import subscription
 from services.metrics.settings import MetricsSettings
-from shared.runtime import Runtime, ServiceSpec, create_service_app
+from shared import access
+from shared.runtime import ServiceSpec, create_service_app
 
 
 def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     spec = ServiceSpec(
+        subscription=subscription,
+        routers=[access.router],
         settings=settings or MetricsSettings(),
         title="Articula · Resultados y evidencia",
         description=(
@@ -19,8 +22,4 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         ),
     )
 
-    async def on_startup(runtime: Runtime) -> None:
-        runtime.spec.subscription = subscription(runtime.db)
-
-    spec.on_startup = on_startup
     return create_service_app(spec)

@@ -6,18 +6,17 @@ from fastapi import FastAPI
 
 from services.notifier.consumers import subscription
 from services.notifier.settings import NotifierSettings
-from shared.runtime import Runtime, ServiceSpec, create_service_app
+from shared import access
+from shared.runtime import ServiceSpec, create_service_app
 
 
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     spec = ServiceSpec(
+        subscription=subscription,
+        routers=[access.router],
         settings=settings or NotifierSettings(),
         title="Articula · Notificaciones",
         description="Correo, webhooks firmados y feeds; suscripciones de financistas.",
     )
 
-    async def on_startup(runtime: Runtime) -> None:
-        runtime.spec.subscription = subscription(runtime.db)
-
-    spec.on_startup = on_startup
     return create_service_app(spec)

@@ -16,16 +16,18 @@ import argparse
 import asyncio
 import json
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
 
+from services.registry import application
 from services.registry.settings import RegistrySettings
-from services.registry.storage.api_clients import ApiClientRepository
+from services.registry.storage.unit_of_work import RegistryUnitOfWork
 from shared.events.catalog import by_type
 from shared.events.registry import ConfirmationRequested
 from shared.events.topics import Topic, topic_name
-from shared.kafka.clients import ensure_topics, topic_partitions
+from shared.kafka.clients import describe_partitions, ensure_topics
 from shared.kafka.codec import MalformedEvent, from_record
 from shared.serve import serve
 from shared.storage.locks import DocumentLocks
@@ -74,10 +76,11 @@ async def _keys(settings: RegistrySettings, args: argparse.Namespace) -> int:
     outbox = OutboxWriter(
         db, settings, DocumentLocks(), atomic_filters=await filters_are_atomic(client)
     )
-    repo = ApiClientRepository(db, outbox)
+    uow = RegistryUnitOfWork(outbox)
+    now = datetime.now(UTC)
     try:
         if args.keys_command == "create":
-            api_client, key = await repo.issue(args.kind, args.label)
+            api_client, key = await application.issue_client_key(uow, args.kind, args.label, now)
             print(
                 json.dumps(
                     {
@@ -92,13 +95,13 @@ async def _keys(settings: RegistrySettings, args: argparse.Namespace) -> int:
             print("Guarde la clave ahora: no se vuelve a mostrar.", file=sys.stderr)
             return 0
         if args.keys_command == "revoke":
-            if await repo.revoke(args.client_id):
+            if await application.revoke_client_key(uow, args.client_id, now):
                 print(f"Clave {args.client_id} revocada.")
                 return 0
             print(f"No hay una clave vigente con id {args.client_id}.", file=sys.stderr)
             return 1
-        for row in await repo.list():
-            print(json.dumps(row, default=str, ensure_ascii=False))
+        for api_client in await uow.api_clients.all():
+            print(json.dumps(api_client.listing(), ensure_ascii=False))
         return 0
     finally:
         await client.close()
@@ -113,7 +116,7 @@ async def _confirmation_token(settings: RegistrySettings, organization_id: str) 
     )
     await consumer.start()
     try:
-        partitions = await topic_partitions(consumer, topic)
+        partitions = await describe_partitions(settings.kafka_bootstrap_servers, topic)
         consumer.assign(partitions)
         await consumer.seek_to_beginning(*partitions)
         ends: dict[Any, int] = await consumer.end_offsets(partitions)

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.events import registry, system
+from shared.events import pings, registry
 from shared.events.base import EventContract
 
 ALL_CONTRACTS: tuple[type[EventContract], ...] = (
-    system.SystemPingSent,
+    pings.SystemPingSent,
     registry.OrganizationRegistered,
     registry.OrganizationConfirmed,
     registry.OrganizationActivated,
@@ -28,6 +28,7 @@ ALL_CONTRACTS: tuple[type[EventContract], ...] = (
     registry.RegistrationCallClosed,
     registry.ApiClientIssued,
     registry.ApiClientRevoked,
+    registry.AccessChanged,
 )
 
 

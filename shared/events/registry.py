@@ -36,7 +36,7 @@ letter topic's retention, so the notifier should fix, not park, failures on this
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     BaseModel,
@@ -52,6 +52,8 @@ from shared.events.base import EventContract
 from shared.events.topics import Topic
 
 __all__ = [
+    "ORGANIZATION_EVENTS",
+    "AccessChanged",
     "Actor",
     "CallChange",
     "CallSnapshot",
@@ -59,6 +61,7 @@ __all__ = [
     "FieldChange",
     "OrganizationActivated",
     "OrganizationConfirmed",
+    "OrganizationEvent",
     "OrganizationRegistered",
     "OrganizationReinstated",
     "OrganizationSnapshot",
@@ -146,8 +149,9 @@ class OrganizationSnapshot(BaseModel):
     registered_at: datetime
 
 
-class _OrganizationEvent(EventContract):
-    """Common shape of the public organisation events (abstract: it has no ``name``)."""
+class OrganizationEvent(EventContract):
+    """Common shape of the public organisation events (abstract: it has no ``name``): each
+    carries the organisation's public snapshot as it is after the change."""
 
     topic: ClassVar[Topic] = Topic.REGISTRY_ORGANIZATIONS
 
@@ -159,14 +163,14 @@ class _OrganizationEvent(EventContract):
         return self.organization_id
 
 
-class OrganizationRegistered(_OrganizationEvent):
+class OrganizationRegistered(OrganizationEvent):
     """An organisation registered itself; it stays ``pending`` until its contact confirms."""
 
     name: ClassVar[str] = "registry.organization_registered"
     version: ClassVar[int] = 1
 
 
-class OrganizationConfirmed(_OrganizationEvent):
+class OrganizationConfirmed(OrganizationEvent):
     """The contact confirmed the e-mail; the organisation is now ``active``."""
 
     name: ClassVar[str] = "registry.organization_confirmed"
@@ -175,7 +179,7 @@ class OrganizationConfirmed(_OrganizationEvent):
     changed_by: Actor
 
 
-class OrganizationActivated(_OrganizationEvent):
+class OrganizationActivated(OrganizationEvent):
     """Staff activated a pending registration on the organisation's behalf."""
 
     name: ClassVar[str] = "registry.organization_activated"
@@ -185,7 +189,7 @@ class OrganizationActivated(_OrganizationEvent):
     reason: str = Field(max_length=500)
 
 
-class OrganizationUpdated(_OrganizationEvent):
+class OrganizationUpdated(OrganizationEvent):
     """The owner or staff changed the profile; ``changes`` is the provenance of each field."""
 
     name: ClassVar[str] = "registry.organization_updated"
@@ -195,7 +199,7 @@ class OrganizationUpdated(_OrganizationEvent):
     changed_by: Actor
 
 
-class OrganizationVerified(_OrganizationEvent):
+class OrganizationVerified(OrganizationEvent):
     """Staff marked the organisation verified (``verified: false``: the mark was removed)."""
 
     name: ClassVar[str] = "registry.organization_verified"
@@ -206,7 +210,7 @@ class OrganizationVerified(_OrganizationEvent):
     reason: str = Field(max_length=500)
 
 
-class OrganizationSuspended(_OrganizationEvent):
+class OrganizationSuspended(OrganizationEvent):
     """Staff suspended an active organisation; it leaves the directory."""
 
     name: ClassVar[str] = "registry.organization_suspended"
@@ -216,7 +220,7 @@ class OrganizationSuspended(_OrganizationEvent):
     reason: str = Field(max_length=500)
 
 
-class OrganizationReinstated(_OrganizationEvent):
+class OrganizationReinstated(OrganizationEvent):
     """Staff lifted a suspension; the organisation is ``active`` again."""
 
     name: ClassVar[str] = "registry.organization_reinstated"
@@ -226,7 +230,7 @@ class OrganizationReinstated(_OrganizationEvent):
     reason: str = Field(max_length=500)
 
 
-class OrganizationWithdrawn(_OrganizationEvent):
+class OrganizationWithdrawn(OrganizationEvent):
     """The organisation left the registry; its personal data were erased, the fact is kept.
 
     Consumers holding anything personal about this organisation must erase it too.
@@ -237,6 +241,19 @@ class OrganizationWithdrawn(_OrganizationEvent):
 
     changed_by: Actor
     previous_status: str  # pending, active or suspended
+
+
+# Every concrete organisation event, for consumers that keep a view of organisations.
+ORGANIZATION_EVENTS: tuple[type[OrganizationEvent], ...] = (
+    OrganizationRegistered,
+    OrganizationConfirmed,
+    OrganizationActivated,
+    OrganizationUpdated,
+    OrganizationVerified,
+    OrganizationSuspended,
+    OrganizationReinstated,
+    OrganizationWithdrawn,
+)
 
 
 class ConfirmationRequested(EventContract):
@@ -357,3 +374,31 @@ class ApiClientRevoked(EventContract):
 
     def aggregate_id(self) -> str:
         return self.client_id
+
+
+# A SHA-256 in hex: what the registry keeps of an API key, and all that ever travels of it.
+KEY_HASH_PATTERN = r"^[0-9a-f]{64}$"
+
+
+class AccessChanged(EventContract):
+    """The API keys that open every service for one principal, as they are now.
+
+    A state, not a delta: each event replaces what the previous one said for this principal,
+    so a service that reads the access topic from the start (or from any event on) knows who
+    may call it, and a replay is harmless. Emitted when keys are issued, rotated or revoked,
+    and when an organisation is suspended, reinstated or withdraws (`active`). Keys travel only
+    as SHA-256 hashes of random 256-bit tokens: a hash opens nothing by itself.
+    """
+
+    name: ClassVar[str] = "registry.access_changed"
+    version: ClassVar[int] = 1
+    topic: ClassVar[Topic] = Topic.REGISTRY_ACCESS
+
+    principal_id: str = Field(pattern=ACTOR_ID_PATTERN)
+    kind: Literal["organization", "staff", "funder"]
+    key_hashes: tuple[Annotated[str, Field(pattern=KEY_HASH_PATTERN)], ...]
+    active: bool
+    changed_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.principal_id

@@ -24,36 +24,92 @@ class Topic(StrEnum):
     DLQ_NOTIFIER = "articula.dlq.notifier.v1"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class TopicSpec:
+    """How a topic is created, and what a reader of `docs/asyncapi.yaml` needs to know about it."""
+
+    description: str
+    key: str  # what the record key is: every record of one key lands, in order, on one partition
     partitions: int
-    retention_ms: int | None = None  # None: keep the broker default
+    retention_ms: int | None = None  # None: keep the broker default; -1: forever
     # Kafka deletes whole segments: a short retention needs short segments to be honoured.
     segment_ms: int | None = None
+    private: bool = False  # holds personal data or secrets: see PRIVATE_TOPICS
 
 
 YEAR_MS = 365 * 24 * 3600 * 1000
 DAY_MS = 24 * 3600 * 1000
 
+# A dead letter is the original record unchanged (key, value, headers) plus `dlq_*` headers.
+_DLQ_KEY = "the original record's key"
+
+
+def _dead_letters(service: str) -> str:
+    return (
+        f"Records the {service} service's consumer could not handle (malformed, or its handler "
+        "kept failing), unchanged, with `dlq_*` headers saying where they came from and why."
+    )
+
+
 TOPIC_SPECS: dict[Topic, TopicSpec] = {
-    Topic.SYSTEM: TopicSpec(partitions=3),
-    Topic.REGISTRY_ORGANIZATIONS: TopicSpec(partitions=6, retention_ms=-1),
-    Topic.REGISTRY_CALLS: TopicSpec(partitions=1, retention_ms=-1),
-    Topic.REGISTRY_ACCESS: TopicSpec(partitions=1, retention_ms=-1),
+    Topic.SYSTEM: TopicSpec(
+        description="Pings staff send through the registry: the proof that every service hears "
+        "Kafka.",
+        key="ping id",
+        partitions=3,
+    ),
+    Topic.REGISTRY_ORGANIZATIONS: TopicSpec(
+        description="Organisations' lifecycle with their public profile; kept forever, so it "
+        "never carries erasable data (contact, consent, description).",
+        key="organisation id",
+        partitions=6,
+        retention_ms=-1,
+    ),
+    Topic.REGISTRY_CALLS: TopicSpec(
+        description="Registration calls (convocatorias) opened, changed or closed by staff.",
+        key="call id",
+        partitions=1,
+        retention_ms=-1,
+    ),
+    Topic.REGISTRY_ACCESS: TopicSpec(
+        description="Staff and funder API clients issued or revoked (never the key itself).",
+        key="API client id",
+        partitions=1,
+        retention_ms=-1,
+    ),
     # Longer than the confirmation token's 72 h lifetime (a notifier outage still delivers),
     # short enough that contact e-mails and tokens do not outlive their use.
     Topic.REGISTRY_NOTIFICATIONS: TopicSpec(
-        partitions=3, retention_ms=7 * DAY_MS, segment_ms=DAY_MS
+        description="What the notifier needs to e-mail a contact: contact name and e-mail and "
+        "the one-time confirmation token; read only by the notifier.",
+        key="organisation id",
+        partitions=3,
+        retention_ms=7 * DAY_MS,
+        segment_ms=DAY_MS,
+        private=True,
     ),
-    Topic.DLQ_REGISTRY: TopicSpec(partitions=1, retention_ms=YEAR_MS),
-    Topic.DLQ_EVENTS: TopicSpec(partitions=1, retention_ms=YEAR_MS),
-    Topic.DLQ_METRICS: TopicSpec(partitions=1, retention_ms=YEAR_MS),
+    Topic.DLQ_REGISTRY: TopicSpec(
+        description=_dead_letters("registry"), key=_DLQ_KEY, partitions=1, retention_ms=YEAR_MS
+    ),
+    Topic.DLQ_EVENTS: TopicSpec(
+        description=_dead_letters("events"), key=_DLQ_KEY, partitions=1, retention_ms=YEAR_MS
+    ),
+    Topic.DLQ_METRICS: TopicSpec(
+        description=_dead_letters("metrics"), key=_DLQ_KEY, partitions=1, retention_ms=YEAR_MS
+    ),
     # The notifier's dead letters may hold the private topic's personal data: keep them briefly.
-    Topic.DLQ_NOTIFIER: TopicSpec(partitions=1, retention_ms=14 * DAY_MS, segment_ms=DAY_MS),
+    Topic.DLQ_NOTIFIER: TopicSpec(
+        description=_dead_letters("notifier")
+        + " May hold records of the private notifications topic (personal data, tokens).",
+        key=_DLQ_KEY,
+        partitions=1,
+        retention_ms=14 * DAY_MS,
+        segment_ms=DAY_MS,
+    ),
 }
 
 # Topics whose records hold personal data or secrets: never mirror, export or log their payloads.
-PRIVATE_TOPICS: frozenset[Topic] = frozenset({Topic.REGISTRY_NOTIFICATIONS})
+PRIVATE_TOPICS: frozenset[Topic] = frozenset(t for t, spec in TOPIC_SPECS.items() if spec.private)
 
 DEAD_LETTER_TOPICS: dict[str, Topic] = {
     "registry": Topic.DLQ_REGISTRY,

@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 
 import structlog
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
@@ -65,22 +65,21 @@ async def ensure_topics(settings: ServiceSettings, topics: list[Topic] | None = 
         await admin.close()
 
 
-async def topic_partitions(
-    consumer: AIOKafkaConsumer, topic: str, wait_seconds: float = 30
+async def describe_partitions(
+    bootstrap_servers: str, topic: str, wait_seconds: float = 30
 ) -> list[TopicPartition]:
-    """Every partition of `topic`, for a consumer that reads it whole without a group.
-
-    A consumer without a subscription has no metadata for the topic, and `topics()` does not
-    refresh it, so this forces the refresh (aiokafka has no public call for that); the topic
-    may also be moments from being created by another process's start-up.
-    """
-    deadline = asyncio.get_running_loop().time() + wait_seconds
-    while True:
-        found = consumer.partitions_for_topic(topic)
-        if found:
-            return [TopicPartition(topic, p) for p in sorted(found)]
-        if asyncio.get_running_loop().time() > deadline:
-            raise RuntimeError(f"topic {topic} not found")
-        await consumer._client.force_metadata_update()
-        if not consumer.partitions_for_topic(topic):
+    """Every partition of `topic`, for a reader that takes it whole without a consumer group;
+    waits for a topic that another process's start-up may be about to create."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap_servers)
+    await admin.start()
+    try:
+        deadline = asyncio.get_running_loop().time() + wait_seconds
+        while True:
+            (found,) = await admin.describe_topics([topic])
+            if found["error_code"] == 0 and found["partitions"]:
+                return sorted(TopicPartition(topic, p["partition"]) for p in found["partitions"])
+            if asyncio.get_running_loop().time() > deadline:
+                raise RuntimeError(f"topic {topic} not found")
             await asyncio.sleep(0.2)
+    finally:
+        await admin.close()

@@ -1,25 +1,31 @@
-"""The reliable consumer every service uses.
+"""The reliable consumer every service uses, a batch at a time.
 
 Guarantees, in order of importance:
 - at-least-once: an offset is committed only after its record was handled (or dead-lettered);
-- effectively-once: every event is claimed in the service's inbox keyed by CloudEvents
-  `source|id` before it is handled and marked done after, so a redelivery (crash before
-  commit, rebalance, a relay that published twice) is recognised and skipped, and one whose
-  earlier attempt died mid-way is handled again (handlers are idempotent, see `apply_once`);
+- effectively-once: a batch's events are claimed in the service's inbox (one bulk insert keyed
+  by CloudEvents `source|id`) before handling and the batch is marked complete after (one
+  insert), so a redelivery (crash before commit, rebalance, a relay that published twice) is
+  recognised and skipped, and a batch that died mid-way is handled again; handlers' writes
+  record the event's position (`shared.storage.repository`), so handling again changes nothing
+  that already changed;
 - a record that can never be handled (malformed, or failing after bounded retries) goes to the
-  service's dead-letter topic with its origin and error, and the partition moves on;
+  service's dead-letter topic with its origin and error, alone: the rest of its batch is
+  applied once, and the partition moves on;
 - infrastructure failures (database or broker unreachable) are not the record's fault: they
   are retried without limit and without dead-lettering, so an outage loses nothing.
+
+`BatchProcessor` is one poll's work (decode, claim, handle, complete) and talks to the broker
+only through the dead-letter port; `ReliableConsumer` adds Kafka: polling, commits, rebalances.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
@@ -27,13 +33,13 @@ from aiokafka.errors import CommitFailedError, KafkaError
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from shared import faults
-from shared.events.base import EventContract
-from shared.events.catalog import by_type
-from shared.events.topics import DEAD_LETTER_TOPICS, Topic, topic_name
+from shared.events.topics import DEAD_LETTER_TOPICS, topic_name
 from shared.kafka.clients import create_producer, ensure_topics
-from shared.kafka.codec import EventEnvelope, MalformedEvent, from_record, headers_dict
+from shared.kafka.codec import MalformedEvent, from_record, headers_dict
+from shared.kafka.handlers import Delivered, Registration, Subscription
 from shared.metrics import (
     CONSUMER_ASSIGNED,
+    CONSUMER_BATCH_SIZE,
     CONSUMER_CONSUMED,
     CONSUMER_DEAD_LETTERED,
     CONSUMER_DURATION,
@@ -43,12 +49,12 @@ from shared.metrics import (
 )
 from shared.restart import keep_running
 from shared.settings import ServiceSettings
-from shared.storage.inbox import Inbox
+from shared.storage.inbox import InboxPort, new_batch_id
+from shared.storage.repository import Position, UnitOfWork
 
 log = structlog.get_logger(__name__)
 
-Handler = Callable[[EventEnvelope], Awaitable[None]]
-
+T = TypeVar("T")
 INFRA_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, KafkaError, OSError)
 
 
@@ -60,22 +66,242 @@ def is_infrastructure_error(exc: BaseException) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Subscription:
-    """What one service consumes: topics and a handler per event contract."""
+async def until_infrastructure_answers(operation: Callable[[], Awaitable[T]]) -> T:
+    """Run `operation` until it stops failing for infrastructure reasons."""
+    delay = 0.2
+    while True:
+        try:
+            return await operation()
+        except Exception as exc:
+            if not is_infrastructure_error(exc):
+                raise
+            log.warning("storage_unavailable_retrying", error=repr(exc))
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5)
 
-    topics: list[Topic]
-    handlers: Mapping[type[EventContract], Handler]
 
-    @property
-    def contracts(self) -> dict[str, type[EventContract]]:
-        return by_type(self.handlers)
+class DeadLetterPort(Protocol):
+    async def send(self, tp: TopicPartition, record: Any, reason: str, error: str) -> None: ...
 
-    def handler_for(self, ce_type: str) -> Handler | None:
-        for contract, handler in self.handlers.items():
-            if contract.ce_type() == ce_type:
-                return handler
-        return None
+
+class KafkaDeadLetters:
+    """The service's dead-letter topic: the record unchanged, plus where it came from and why."""
+
+    def __init__(self, producer: Any, topic: str, group: str) -> None:
+        self.producer = producer
+        self.topic = topic
+        self.group = group
+
+    async def send(self, tp: TopicPartition, record: Any, reason: str, error: str) -> None:
+        headers = list(record.headers or ())
+        headers += [
+            ("dlq_original_topic", tp.topic.encode()),
+            ("dlq_original_partition", str(tp.partition).encode()),
+            ("dlq_original_offset", str(record.offset).encode()),
+            ("dlq_consumer_group", self.group.encode()),
+            ("dlq_reason", reason.encode()),
+            ("dlq_error", error[:2000].encode()),
+            ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
+        ]
+        await self.producer.send_and_wait(self.topic, record.value, key=record.key, headers=headers)
+
+
+@dataclass
+class _Item:
+    """One record of a batch on its way through."""
+
+    record: Any
+    delivered: Delivered[Any] | None = None
+    registration: Registration | None = None
+    outcome: str | None = None  # set once decided: applied, duplicate, ignored, dead_lettered
+
+
+UnitOfWorkFactory = Callable[[Position | None], UnitOfWork]
+
+
+class BatchProcessor:
+    """Decode, claim, handle and complete one poll's records; returns the offsets to commit."""
+
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        subscription: Subscription[Any],
+        inbox: InboxPort,
+        dead_letters: DeadLetterPort,
+        unit_of_work: UnitOfWorkFactory,
+    ) -> None:
+        self.settings = settings
+        self.subscription = subscription
+        self.inbox = inbox
+        self.dead_letters = dead_letters
+        self.unit_of_work = unit_of_work
+        self.group = settings.consumer_group
+
+    async def process(self, batches: Mapping[TopicPartition, Sequence[Any]]) -> dict[Any, int]:
+        batch_id = new_batch_id()
+        items = {
+            tp: [await self._decode(tp, r) for r in records] for tp, records in batches.items()
+        }
+        events = [i for its in items.values() for i in its if i.delivered and not i.outcome]
+        keys = [i.delivered.dedup_key for i in events if i.delivered]
+        to_handle = await until_infrastructure_answers(lambda: self.inbox.claim(batch_id, keys))
+        seen: set[str] = set()
+        for item in events:
+            assert item.delivered is not None
+            key = item.delivered.dedup_key
+            if key not in to_handle or key in seen:  # handled before, or twice in this batch
+                item.outcome = "duplicate"
+            seen.add(key)
+        await asyncio.gather(*(self._handle_partition(tp, its) for tp, its in items.items()))
+        faults.maybe_crash(faults.BEFORE_BATCH_COMPLETE, self.settings.fault_point)
+        dead = [
+            i.delivered.dedup_key for i in events if i.delivered and i.outcome == "dead_lettered"
+        ]
+        await until_infrastructure_answers(lambda: self.inbox.complete(batch_id, dead))
+        for tp, its in items.items():
+            CONSUMER_BATCH_SIZE.labels(tp.topic, self.group).observe(len(its))
+            for item in its:
+                CONSUMER_PROCESSED.labels(tp.topic, self.group, item.outcome or "applied").inc()
+        return {tp: records[-1].offset + 1 for tp, records in batches.items() if records}
+
+    async def _decode(self, tp: TopicPartition, record: Any) -> _Item:
+        CONSUMER_CONSUMED.labels(tp.topic, self.group).inc()
+        item = _Item(record)
+        ce_type = headers_dict(record.headers).get("ce_type", b"").decode(errors="replace")
+        registration = self.subscription.registration_for(ce_type)
+        try:
+            envelope = from_record(
+                record.key,
+                record.value,
+                record.headers,
+                self.subscription.contracts if registration else {},
+            )
+        except MalformedEvent as exc:
+            await self._dead_letter(tp, record, "malformed", str(exc))
+            item.outcome = "dead_lettered"
+            return item
+        if registration is None or envelope.payload is None:
+            item.outcome = "ignored"  # another service's business, or a version we do not know
+            return item
+        item.registration = registration
+        item.delivered = Delivered(
+            payload=envelope.payload,
+            id=envelope.id,
+            source=envelope.source,
+            type=envelope.type,
+            time=envelope.time,
+            correlation_id=envelope.correlation_id,
+            position=Position(f"{tp.topic}#{tp.partition}", record.offset),
+        )
+        return item
+
+    async def _handle_partition(self, tp: TopicPartition, items: list[_Item]) -> None:
+        """In offset order; consecutive events of one batch handler go to it together."""
+        run: list[_Item] = []
+        for item in items:
+            registration = item.registration
+            if item.outcome is not None or registration is None:
+                continue  # decided already: ignored, duplicate or dead-lettered
+            if run and run[0].registration is not registration:
+                await self._handle_run(tp, run)
+                run = []
+            if registration.handle_batch is not None:
+                run.append(item)
+            else:
+                await self._handle_one(tp, item)
+        if run:
+            await self._handle_run(tp, run)
+
+    async def _handle_run(self, tp: TopicPartition, run: list[_Item]) -> None:
+        registration = run[0].registration
+        assert registration is not None and registration.handle_batch is not None
+        handle_batch = registration.handle_batch
+        events = [item.delivered for item in run if item.delivered is not None]
+        with CONSUMER_DURATION.labels(tp.topic, self.group).time():
+            try:
+                await until_infrastructure_answers(
+                    lambda: handle_batch(events, self.unit_of_work(None))
+                )
+                for item in run:
+                    item.outcome = "applied"
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("batch_handler_failed_one_by_one", events=len(run), error=repr(exc))
+        for item in run:  # each alone: only the failing one is retried and dead-lettered
+            await self._handle_one(tp, item)
+
+    async def _handle_one(self, tp: TopicPartition, item: _Item) -> None:
+        delivered, registration = item.delivered, item.registration
+        assert delivered is not None and registration is not None
+        if registration.handle is not None:
+            handle = registration.handle
+
+            async def call() -> None:
+                await handle(delivered, self.unit_of_work(delivered.position))
+        else:
+            assert registration.handle_batch is not None
+            handle_batch = registration.handle_batch
+
+            async def call() -> None:
+                await handle_batch([delivered], self.unit_of_work(delivered.position))
+
+        with (
+            structlog.contextvars.bound_contextvars(
+                event_id=delivered.id,
+                event_type=delivered.type,
+                correlation_id=delivered.correlation_id or delivered.id,
+            ),
+            CONSUMER_DURATION.labels(tp.topic, self.group).time(),
+        ):
+            error = await self._with_retries(tp, call)
+            if error is None:
+                item.outcome = "applied"
+                return
+            await self._dead_letter(tp, item.record, "handler_failed", error)
+            item.outcome = "dead_lettered"
+
+    async def _with_retries(
+        self, tp: TopicPartition, call: Callable[[], Awaitable[None]]
+    ) -> str | None:
+        """None when handled; the last error when the bounded retries are exhausted."""
+        attempt = 0
+        delay = self.settings.consumer_retry_backoff_seconds
+        while True:
+            try:
+                await call()
+                return None
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                if is_infrastructure_error(exc):
+                    log.warning("handler_infrastructure_error", error=repr(exc))
+                    await asyncio.sleep(min(delay * 4, 5))
+                    continue  # not the record's fault: never dead-letter for an outage
+                attempt += 1
+                if attempt >= self.settings.consumer_max_attempts:
+                    log.error("handler_failed", attempts=attempt, error=repr(exc))
+                    return repr(exc)
+                CONSUMER_RETRIED.labels(tp.topic, self.group).inc()
+                log.warning("handler_retry", attempt=attempt, error=repr(exc))
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    async def _dead_letter(self, tp: TopicPartition, record: Any, reason: str, error: str) -> None:
+        await until_infrastructure_answers(
+            lambda: self.dead_letters.send(tp, record, reason, error)
+        )
+        CONSUMER_DEAD_LETTERED.labels(tp.topic, self.group, reason).inc()
+        log.error(
+            "event_dead_lettered",
+            reason=reason,
+            error=error[:500],
+            topic=tp.topic,
+            partition=tp.partition,
+            offset=record.offset,
+            ce_id=headers_dict(record.headers).get("ce_id", b"").decode(errors="replace"),
+        )
 
 
 class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
@@ -97,17 +323,23 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
 
 
 class ReliableConsumer:
-    def __init__(self, settings: ServiceSettings, subscription: Subscription, inbox: Inbox) -> None:
+    def __init__(
+        self,
+        settings: ServiceSettings,
+        subscription: Subscription[Any],
+        inbox: InboxPort,
+        unit_of_work: UnitOfWorkFactory,
+    ) -> None:
         self.settings = settings
         self.subscription = subscription
         self.inbox = inbox
+        self.unit_of_work = unit_of_work
         self.group = settings.consumer_group
         self.dlq_topic = topic_name(
             DEAD_LETTER_TOPICS[settings.service_name], settings.topic_prefix
         )
         self._handled: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
-        self._producer: Any = None
         self.assigned = asyncio.Event()
 
     async def run_forever(self) -> None:
@@ -127,23 +359,31 @@ class ReliableConsumer:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
-            max_poll_records=200,
+            max_poll_records=self.settings.consumer_batch_size,
         )
         producer = create_producer(self.settings)
         await producer.start()
         await consumer.start()
-        self._consumer, self._producer = consumer, producer
+        self._consumer = consumer
+        processor = BatchProcessor(
+            self.settings,
+            self.subscription,
+            self.inbox,
+            KafkaDeadLetters(producer, self.dlq_topic, self.group),
+            self.unit_of_work,
+        )
         consumer.subscribe(topics, listener=_CommitOnRevoke(self))
         try:
             while True:
-                batches = await consumer.getmany(timeout_ms=500, max_records=200)
+                batches = await consumer.getmany(
+                    timeout_ms=500, max_records=self.settings.consumer_batch_size
+                )
                 if consumer.assignment():
                     self.assigned.set()
-                # Partitions are independent: handle them concurrently, each in order.
-                await asyncio.gather(
-                    *(self._process_partition(tp, records) for tp, records in batches.items())
-                )
-                await self.commit_handled(list(batches))
+                if batches:
+                    self._handled.update(await processor.process(batches))
+                    faults.maybe_crash(faults.AFTER_HANDLE, self.settings.fault_point)
+                    await self.commit_handled(list(batches))
                 await self._update_lag(consumer)
         finally:
             self._consumer = None
@@ -175,104 +415,3 @@ class ReliableConsumer:
             CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.group).set(
                 max(0, highwater - position)
             )
-
-    async def _process_partition(self, tp: TopicPartition, records: list[Any]) -> None:
-        for record in records:
-            await self._process(tp, record)
-
-    async def _process(self, tp: TopicPartition, record: Any) -> None:
-        CONSUMER_CONSUMED.labels(tp.topic, self.group).inc()
-        with CONSUMER_DURATION.labels(tp.topic, self.group).time():
-            outcome = await self._handle_record(tp, record)
-        CONSUMER_PROCESSED.labels(tp.topic, self.group, outcome).inc()
-        self._handled[tp] = record.offset + 1
-
-    async def _handle_record(self, tp: TopicPartition, record: Any) -> str:
-        try:
-            envelope = from_record(
-                record.key, record.value, record.headers, self.subscription.contracts
-            )
-        except MalformedEvent as exc:
-            await self._dead_letter(tp, record, "malformed", str(exc))
-            return "dead_lettered"
-        handler = self.subscription.handler_for(envelope.type)
-        if handler is None or envelope.payload is None:
-            return "ignored"  # another service's business, or a newer version we do not know
-        with structlog.contextvars.bound_contextvars(
-            event_id=envelope.id, event_type=envelope.type, correlation_id=envelope.correlation_id
-        ):
-            if not await self._until_infra_ok(self.inbox.claim, envelope):
-                log.info("event_duplicate_skipped")
-                return "duplicate"
-            error = await self._handle_with_retries(tp, handler, envelope)
-            if error is not None:
-                await self._dead_letter(tp, record, "handler_failed", error)
-                await self._until_infra_ok(self.inbox.complete, envelope, "dead_lettered")
-                return "dead_lettered"
-            await self._until_infra_ok(self.inbox.complete, envelope)
-            faults.maybe_crash(faults.AFTER_HANDLE, self.settings.fault_point)
-            log.info("event_applied")
-            return "applied"
-
-    async def _handle_with_retries(
-        self, tp: TopicPartition, handler: Handler, envelope: EventEnvelope
-    ) -> str | None:
-        """None when handled; the last error when the bounded retries are exhausted."""
-        attempt = 0
-        delay = self.settings.consumer_retry_backoff_seconds
-        while True:
-            try:
-                await handler(envelope)
-                return None
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if is_infrastructure_error(exc):
-                    log.warning("handler_infrastructure_error", error=repr(exc))
-                    await asyncio.sleep(min(delay * 4, 5))
-                    continue  # not the record's fault: never dead-letter for an outage
-                attempt += 1
-                if attempt >= self.settings.consumer_max_attempts:
-                    log.error("handler_failed", attempts=attempt, error=repr(exc))
-                    return repr(exc)
-                CONSUMER_RETRIED.labels(tp.topic, self.group).inc()
-                log.warning("handler_retry", attempt=attempt, error=repr(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 10)
-
-    async def _until_infra_ok(self, operation: Callable[..., Awaitable[Any]], *args: Any) -> Any:
-        delay = 0.2
-        while True:
-            try:
-                return await operation(*args)
-            except Exception as exc:
-                if not is_infrastructure_error(exc):
-                    raise
-                log.warning("storage_unavailable_retrying", error=repr(exc))
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 5)
-
-    async def _dead_letter(self, tp: TopicPartition, record: Any, reason: str, error: str) -> None:
-        headers = list(record.headers or ())
-        headers += [
-            ("dlq_original_topic", tp.topic.encode()),
-            ("dlq_original_partition", str(tp.partition).encode()),
-            ("dlq_original_offset", str(record.offset).encode()),
-            ("dlq_consumer_group", self.group.encode()),
-            ("dlq_reason", reason.encode()),
-            ("dlq_error", error[:2000].encode()),
-            ("dlq_failed_at", datetime.now(UTC).isoformat().encode()),
-        ]
-        await self._producer.send_and_wait(
-            self.dlq_topic, record.value, key=record.key, headers=headers
-        )
-        CONSUMER_DEAD_LETTERED.labels(tp.topic, self.group, reason).inc()
-        log.error(
-            "event_dead_lettered",
-            reason=reason,
-            error=error[:500],
-            topic=tp.topic,
-            partition=tp.partition,
-            offset=record.offset,
-            ce_id=headers_dict(record.headers).get("ce_id", b"").decode(errors="replace"),
-        )

@@ -1,101 +1,91 @@
-"""Durable record of the events a service has applied, for idempotent consumers.
+"""Durable record of the events a service has handled, for idempotent consumers, a batch at
+a time.
 
-Keyed by CloudEvents `source|id`; the unique `_id` makes recording itself idempotent.
+A batch of events is *claimed* with one unordered bulk insert (`inbox`, `_id` = CloudEvents
+`source|id`, the batch's id), and *completed* with one insert of the batch's own document
+(`inbox_batches`, listing what was dead-lettered). A claim that already exists means one of:
+- its batch completed: this is a redelivery (a republished copy, or a crash before the offset
+  commit), skip it;
+- its batch never completed (the process died mid-batch): handle it again, under this batch.
+Handlers make the second case harmless (`shared.storage.repository`: positions applied).
+
+Everything is an insert or a read of an `_id` that exists: FerretDB serves those from SQLite's
+primary key, while any other filter scans the collection.
 """
 
 from __future__ import annotations
 
+import contextlib
+import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Any
+from typing import Protocol
 
-from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from shared.kafka.codec import EventEnvelope
-from shared.storage.mongo import Document
+from shared.storage.mongo import Document, duplicates_refused
 
 INBOX_COLLECTION = "inbox"
-HANDLING = "handling"
+BATCHES_COLLECTION = "inbox_batches"
+
+
+class InboxPort(Protocol):
+    """What the consumer needs of an inbox (a fake of it serves the consumer's unit tests)."""
+
+    async def claim(self, batch_id: str, keys: Sequence[str]) -> set[str]: ...
+
+    async def complete(self, batch_id: str, dead_lettered: Sequence[str]) -> None: ...
+
+
+def new_batch_id() -> str:
+    return uuid.uuid4().hex
 
 
 class Inbox:
-    """Claims are inserts: FerretDB answers an insert in ~0.5 ms, while a lookup of an `_id`
-    that does not exist scans the collection (~15 ms at a few thousand documents), and every
-    new event would be such a miss."""
-
     def __init__(self, db: AsyncDatabase[Document]) -> None:
-        self.collection = db[INBOX_COLLECTION]
+        self.claims = db[INBOX_COLLECTION]
+        self.batches = db[BATCHES_COLLECTION]
 
-    async def claim(self, envelope: EventEnvelope) -> bool:
-        """True when this event must be handled: new, or an earlier attempt died mid-way."""
+    async def claim(self, batch_id: str, keys: Sequence[str]) -> set[str]:
+        """The keys among `keys` that must be handled in this batch: new ones, and those whose
+        earlier batch died before completing. Safe to call again with the same arguments (an
+        outage mid-claim): this batch's own claims count as new."""
+        unique = list(dict.fromkeys(keys))
+        if not unique:
+            return set()
+        now = datetime.now(UTC)
+        claimed = set(unique)
         try:
-            await self.collection.insert_one(
+            await self.claims.insert_many(
+                [{"_id": key, "batch": batch_id, "claimed_at": now} for key in unique],
+                ordered=False,
+            )
+        except BulkWriteError as exc:
+            for index in duplicates_refused(exc):
+                key = unique[index]
+                if not await self._reclaim(batch_id, key):
+                    claimed.discard(key)
+        return claimed
+
+    async def _reclaim(self, batch_id: str, key: str) -> bool:
+        """A claim that exists: True (and it moves to this batch) when its batch never ended."""
+        claim = await self.claims.find_one({"_id": key})
+        if claim is None or claim.get("batch") == batch_id:
+            return True
+        if await self.batches.find_one({"_id": claim.get("batch")}) is not None:
+            return False
+        await self.claims.update_one({"_id": key}, {"$set": {"batch": batch_id}})
+        return True
+
+    async def complete(self, batch_id: str, dead_lettered: Sequence[str] = ()) -> None:
+        """Mark every claim of the batch done, in one write (idempotent: an outage may make the
+        consumer complete a batch twice)."""
+        with contextlib.suppress(DuplicateKeyError):
+            await self.batches.insert_one(
                 {
-                    "_id": envelope.dedup_key,
-                    "type": envelope.type,
-                    "state": HANDLING,
-                    "claimed_at": datetime.now(UTC),
+                    "_id": batch_id,
+                    "completed_at": datetime.now(UTC),
+                    "dead_lettered": list(dead_lettered),
                 }
             )
-            return True
-        except DuplicateKeyError:
-            doc = await self.collection.find_one({"_id": envelope.dedup_key})
-            return doc is not None and doc.get("state") == HANDLING
-
-    async def complete(self, envelope: EventEnvelope, state: str = "applied") -> None:
-        await self.collection.update_one(
-            {"_id": envelope.dedup_key},
-            {"$set": {"state": state, "completed_at": datetime.now(UTC)}},
-        )
-
-
-APPLIED = "applied_events"
-
-
-async def apply_once(
-    collection: AsyncCollection[Document], doc_id: Any, envelope: EventEnvelope, update: Document
-) -> bool:
-    """Apply `update` to one document at most once per event; False if it was already applied.
-
-    The inbox skips redeliveries before a handler runs, but a write whose reply was lost (the
-    database restarted mid-request) leaves the handler unsure whether it took effect. The
-    event's key goes into the same single-document write as the effect, so the retry sees it.
-
-    Only inserts and `_id` lookups of documents that exist: FerretDB serves those from SQLite's
-    primary key, while any other filter, or a lookup that misses, scans the collection. A new
-    document is an insert (atomic through the unique `_id`); an existing one is read, checked
-    and updated by `_id`, which is safe because one consumer owns a partition, and so the
-    aggregate, at a time. The key list grows by one per
-    event that touches the document (FerretDB ignores `$slice`): for a document that would
-    receive an unbounded stream of events, write per-event facts keyed by event id instead.
-    Supports `$set`, `$setOnInsert`, `$inc` and `$push` of single values.
-    """
-    key = envelope.dedup_key
-    try:  # insert first: a lookup of a missing `_id` is the one slow read on FerretDB
-        await collection.insert_one({**_as_new_document(update), "_id": doc_id, APPLIED: [key]})
-        return True
-    except DuplicateKeyError:
-        existing = await collection.find_one({"_id": doc_id}) or {}
-    if key in (existing.get(APPLIED) or []):
-        return False
-    merged = {op: dict(fields) for op, fields in update.items() if op != "$setOnInsert"}
-    merged.setdefault("$push", {})[APPLIED] = key
-    await collection.update_one({"_id": doc_id}, merged)
-    return True
-
-
-def _as_new_document(update: Document) -> Document:
-    """The document an upsert of `update` would create (for the supported operators)."""
-    doc: Document = {}
-    for op, fields in update.items():
-        for path, value in fields.items():
-            if "." in path:
-                raise ValueError(f"apply_once: dotted path {path!r} is not supported")
-            if op in ("$set", "$setOnInsert", "$inc"):
-                doc[path] = value
-            elif op == "$push":
-                doc[path] = [value]
-            else:
-                raise ValueError(f"apply_once: operator {op} is not supported")
-    return doc

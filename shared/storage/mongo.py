@@ -6,10 +6,13 @@ from typing import Any
 
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import BulkWriteError
 
 from shared.settings import ServiceSettings
 
 Document = dict[str, Any]
+
+DUPLICATE_KEY = 11000
 
 
 def create_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
@@ -32,3 +35,12 @@ def service_database(
 
 async def ping(client: AsyncMongoClient[Document]) -> None:
     await client.admin.command("ping")
+
+
+def duplicates_refused(exc: BulkWriteError) -> list[int]:
+    """The positions, in an unordered `insert_many`, of the documents refused because their
+    `_id` exists; any other refusal is raised again."""
+    errors = exc.details.get("writeErrors", [])
+    if any(error.get("code") != DUPLICATE_KEY for error in errors):
+        raise exc
+    return [int(error["index"]) for error in errors]

@@ -4,7 +4,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.harness import Stack
+from tests.harness.processes import Stack
 
 
 @pytest.fixture

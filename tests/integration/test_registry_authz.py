@@ -20,7 +20,6 @@ Callers:
 
 from __future__ import annotations
 
-import asyncio
 import itertools
 import json
 import os
@@ -33,17 +32,13 @@ from typing import Any
 
 import httpx
 import pytest
-from pymongo import AsyncMongoClient
 
-from services.registry.settings import RegistrySettings
-from services.registry.storage.api_clients import ApiClientRepository, ClientKind
-from shared.storage.locks import DocumentLocks
-from shared.storage.outbox import OutboxWriter
-from tests.integration.harness import ROOT, STAFF, ServiceProcess, Stack, running
-from tests.integration.test_registry_flows import (
+from tests.harness.processes import ROOT, STAFF, ServiceProcess, Stack, running
+from tests.harness.registry import (
     activate,
     bearer,
     confirmation_token,
+    issue_key,
     register,
     registration,
     settled_client,
@@ -81,6 +76,7 @@ POST   /v1/calls/{call_id}/closure                       401  403   403   200   
 GET    /v1/staff/organizations                           401  403   403   200   200    403    401
 GET    /v1/staff/registrations/summary                   401  403   403   200   200    403    401
 POST   /v1/system/pings                                  401  403   403   202   202    403    401
+GET    /v1/me                                            401  200   200   200   200    200    401
 """
 # fmt: on
 
@@ -142,41 +138,6 @@ def cells() -> Iterator[Any]:
 # --- keys and targets --------------------------------------------------------------------------
 
 
-def issue_key(stack: Stack, kind: ClientKind, label: str) -> str:
-    """A staff or funder key: with the registry's key command when it exists, else directly."""
-    if (ROOT / "services" / "registry" / "cli.py").exists():
-        command = ["keys", "create", "--kind", kind, "--label", label]
-        result = subprocess.run(
-            [sys.executable, "-m", "services.registry", *command],
-            cwd=ROOT,
-            env={**os.environ, **stack.env},
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stderr
-        return str(json.loads(result.stdout.splitlines()[0])["api_key"])
-    return asyncio.run(_issue_directly(stack, kind, label))
-
-
-async def _issue_directly(stack: Stack, kind: ClientKind, label: str) -> str:
-    settings = RegistrySettings(
-        mongodb_url=stack.env["MONGODB_URL"],
-        kafka_bootstrap_servers=stack.env["KAFKA_BOOTSTRAP_SERVERS"],
-        database_prefix=stack.db_prefix,
-        topic_prefix=stack.topic_prefix,
-    )
-    assert settings.database_name == stack.db_prefix + "registry"
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongodb_url)
-    try:
-        db = client[settings.database_name]
-        outbox = OutboxWriter(db, settings, DocumentLocks(), atomic_filters=False)
-        _, key = await ApiClientRepository(db, outbox).issue(kind, label)
-        return key
-    finally:
-        await client.close()
-
-
 @dataclass
 class World:
     stack: Stack
@@ -232,8 +193,8 @@ def world() -> Iterator[World]:
             keys = {
                 "other": other_key,
                 "staff": STAFF["Authorization"].removeprefix("Bearer "),
-                "staff2": issue_key(stack, "staff", "Equipo de prueba"),
-                "funder": issue_key(stack, "funder", "Fondo X"),
+                "staff2": issue_key(stack, "staff", "Equipo de prueba")[1],
+                "funder": issue_key(stack, "funder", "Fondo X")[1],
                 "badkey": "org_" + "x" * 43,
             }
             yield World(stack, registry, http, keys, reader_id, reader_key)

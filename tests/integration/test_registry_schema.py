@@ -46,19 +46,19 @@ import httpx
 import pytest
 
 import tests.integration.registry_rules  # noqa: F401 - registers the generator's rules
-from tests.integration.harness import ROOT, STAFF, ServiceProcess, Stack, running
-from tests.integration.openapi_conformance import (
-    Finding,
-    find_nonconformance,
-    ids_from,
-    report,
-)
-from tests.integration.test_registry_flows import (
+from tests.harness.processes import ROOT, STAFF, ServiceProcess, Stack, running
+from tests.harness.registry import (
     activate,
     bearer,
     register,
     registration,
     settled_client,
+)
+from tests.integration.openapi_conformance import (
+    Finding,
+    find_nonconformance,
+    ids_from,
+    report,
 )
 
 MAX_EXAMPLES = 25

@@ -16,20 +16,15 @@ from functools import partial
 import httpx
 import pytest
 
-from services.registry.domain.system import send_ping as make_ping
+from services.registry.domain.pings import send_ping as make_ping
 from shared import faults
+from shared.events.topics import Topic
+from shared.kafka.codec import to_record
 from shared.settings import ServiceSettings
 from shared.storage.outbox import new_document_with_outbox, outbox_entries
-from tests.integration.harness import (
-    STAFF,
-    Stack,
-    eventually,
-    infra,
-    produce_raw,
-    read_topic,
-    running,
-    send_ping,
-)
+from tests.harness.kafka import produce_raw, read_topic
+from tests.harness.processes import STAFF, Stack, eventually, infra, running
+from tests.harness.registry import send_ping
 
 CONSUMERS = ("events", "metrics", "notifier")
 
@@ -98,7 +93,7 @@ def test_relay_killed_after_publish_before_marking_sent_is_applied_once(stack: S
             )
         )
         assert applied_once(stack, "events", [ping_id])
-        assert len(read_topic(stack.topic("articula.system.v1"), expected=2)) == 2
+        assert len(read_topic(stack.topic(Topic.SYSTEM), expected=2)) == 2
 
 
 def test_markers_of_writes_that_never_landed_neither_linger_nor_hide_events(stack: Stack) -> None:
@@ -118,7 +113,7 @@ def test_markers_of_writes_that_never_landed_neither_linger_nor_hide_events(stac
         }
     )
     # 2. a write that landed (stamp s1) and whose marker a refused write then renewed (s2)
-    ping, event = make_ping("landed")
+    ping, event = make_ping("landed", datetime.now(UTC))
     settings = ServiceSettings(service_name="registry", topic_prefix=stack.topic_prefix)
     doc = {"_id": ping.id, "message": ping.message, "sent_at": ping.sent_at}
     db.pings.insert_one(new_document_with_outbox(doc, outbox_entries([event], settings), "s1"))
@@ -192,7 +187,7 @@ def test_malformed_messages_go_to_dead_letter_topic_and_consumer_goes_on(stack: 
     with running(registry, events):
         first = send_ping(registry)  # also makes sure the topics exist
         eventually(lambda: applied_once(stack, "events", [first]))
-        system = stack.topic("articula.system.v1")
+        system = stack.topic(Topic.SYSTEM)
         ce = [
             ("ce_specversion", b"1.0"),
             ("ce_id", b"bad-1"),
@@ -214,7 +209,7 @@ def test_malformed_messages_go_to_dead_letter_topic_and_consumer_goes_on(stack: 
         after = send_ping(registry)
         eventually(lambda: applied_once(stack, "events", [first, after]))
 
-        dead = read_topic(stack.topic("articula.dlq.events.v1"), expected=3)
+        dead = read_topic(stack.topic(Topic.DLQ_EVENTS), expected=3)
         assert len(dead) == 3
         for record in dead:
             headers = dict(record.headers)
@@ -253,3 +248,62 @@ def test_two_instances_of_one_group_share_partitions_and_apply_once(stack: Stack
         first.kill()
         sender.join(120)
         eventually(lambda: applied_once(stack, "events", sent + more), timeout=120)
+
+
+def test_consumer_killed_between_batch_claim_and_completion_applies_nothing_twice(
+    stack: Stack,
+) -> None:
+    """The batch's events were claimed and handled, the batch never marked complete: after the
+    restart the inbox hands them back, and the projection's recorded positions keep the
+    second handling from changing anything."""
+    registry, events = stack.service("registry"), stack.service("events")
+    with running(registry):
+        events.start(fault_point=faults.BEFORE_BATCH_COMPLETE)
+        ping_id = send_ping(registry)
+        assert events.wait_exit(60) == -9, "the consumer should have been SIGKILLed"
+        assert stack.db("events").received_pings.find_one({"_id": ping_id})["times_applied"] == 1
+        assert stack.db("events").inbox_batches.count_documents({}) == 0
+
+        events.start().wait_ready()
+        eventually(
+            lambda: (
+                events.metric("articula_consumer_messages_processed_total", outcome="applied") >= 1
+            )
+        )
+        assert applied_once(stack, "events", [ping_id])
+        eventually(lambda: stack.db("events").inbox_batches.count_documents({}) >= 1)
+
+
+def test_a_poison_record_in_the_middle_of_a_batch_goes_alone_to_the_dead_letters(
+    stack: Stack,
+) -> None:
+    """Records written while the consumer is down arrive in one poll; the broken one in the
+    middle is dead-lettered by itself and every other one is applied once."""
+    registry, events = stack.service("registry"), stack.service("events")
+    with running(registry, events):
+        first = send_ping(registry)  # the topics exist, the group has its offsets
+        eventually(lambda: applied_once(stack, "events", [first]))
+    events.stop()
+    system = stack.topic(Topic.SYSTEM)
+    records = []
+    for n in range(9):
+        _, event = make_ping(f"lote {n}", datetime.now(UTC))
+        message = to_record(
+            event,
+            ce_type=event.ce_type(),
+            source="/articula/registry",
+            event_id=f"lote-{n}",
+            key="one-partition",
+            time=datetime.now(UTC),
+        )
+        value = b"{not json" if n == 4 else message.value
+        records.append((b"one-partition", value, list(message.headers.items())))
+    produce_raw(system, records)
+    ids = [json.loads(v)["ping_id"] for _, v, _ in records if not v.startswith(b"{not")]
+    with running(events):
+        eventually(lambda: applied_once(stack, "events", [first, *ids]))
+        dead = read_topic(stack.topic(Topic.DLQ_EVENTS), expected=1)
+        assert len(dead) == 1 and dead[0].value == b"{not json"
+        assert events.metric("articula_consumer_messages_dead_lettered_total") == 1
+        batches = events.metric("articula_consumer_batch_records_count")
+        assert batches <= 3, f"the nine records should arrive in few polls, not {batches}"

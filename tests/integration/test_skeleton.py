@@ -6,7 +6,8 @@ from functools import partial
 
 import httpx
 
-from tests.integration.harness import STAFF, Stack, eventually, running, send_ping
+from tests.harness.processes import STAFF, Stack, eventually, running
+from tests.harness.registry import send_ping
 
 SERVICES = ("registry", "events", "metrics", "notifier")
 CONSUMERS = ("events", "metrics", "notifier")

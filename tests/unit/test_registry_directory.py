@@ -37,7 +37,7 @@ from services.registry.domain.duplicates import (
     normalized_name,
     website_domain,
 )
-from services.registry.domain.errors import InvalidCursor, NotFound, OrganizationWithdrawn
+from services.registry.domain.errors import InvalidCursor, NotFound, WithdrawnOrganizationError
 from services.registry.domain.organization import Organization, organization_document
 from services.registry.domain.profile import CURRENT_TERMS_VERSION, OrganizationCreate
 from services.registry.domain.text import normalize_text
@@ -296,7 +296,7 @@ def test_public_view_or_error() -> None:
         with pytest.raises(NotFound):
             public_view_or_error(hidden)
     gone = make(4, "Retirada").withdraw(Actor(kind="owner", id="org-004"), NOW).organization
-    with pytest.raises(OrganizationWithdrawn) as info:
+    with pytest.raises(WithdrawnOrganizationError) as info:
         public_view_or_error(gone)
     assert info.value.status == 410 and "2026-09-01" in info.value.detail
 

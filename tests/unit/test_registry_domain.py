@@ -9,16 +9,17 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from services.registry.domain.catalog import entry_of
 from services.registry.domain.credentials import CONFIRMATION_TTL, hash_secret
 from services.registry.domain.errors import (
     AlreadyConfirmed,
     Gone,
     InvalidInput,
     InvalidTransition,
-    OrganizationWithdrawn,
     RegistryError,
     TokenExpired,
     TokenInvalid,
+    WithdrawnOrganizationError,
 )
 from services.registry.domain.organization import (
     TRANSITIONS,
@@ -39,6 +40,7 @@ from services.registry.domain.profile import (
 from shared.events.base import EventContract
 from shared.events.catalog import ALL_CONTRACTS, by_type
 from shared.events.registry import (
+    AccessChanged,
     Actor,
     ConfirmationRequested,
     FieldChange,
@@ -448,7 +450,8 @@ def test_confirm_activates_and_returns_the_api_key_once() -> None:
     assert [k.hash for k in org.api_keys] == [hash_secret(API_KEY)]
     assert org.has_api_key(API_KEY) and not org.has_api_key("org_other")
     assert API_KEY not in json.dumps(organization_document(org), default=str)
-    (event,) = outcome.events
+    event, access = outcome.events
+    assert_access(access, outcome.organization)
     assert isinstance(event, OrganizationConfirmed)
     assert event.changed_by == Actor(kind="owner", id="org-1")
     assert event.organization.status == "active" and event.organization.listed
@@ -512,7 +515,8 @@ def test_staff_activation_with_reason() -> None:
     org = outcome.organization
     assert org.status == OrganizationStatus.ACTIVE and org.confirmation is None
     assert outcome.api_key == API_KEY
-    (event,) = outcome.events
+    event, access = outcome.events
+    assert_access(access, outcome.organization)
     assert isinstance(event, OrganizationActivated)
     assert event.reason == "Confirmó por teléfono"
     assert event.changed_by == Actor(kind="staff", id=STAFF)
@@ -547,7 +551,8 @@ def test_suspend_and_reinstate() -> None:
     org = suspended.organization
     assert org.status == OrganizationStatus.SUSPENDED and not org.listed
     assert org.has_api_key(API_KEY)  # the API layer refuses suspended owners; keys survive
-    (event,) = suspended.events
+    event, access = suspended.events
+    assert_access(access, suspended.organization)
     assert isinstance(event, OrganizationSuspended) and event.reason == "Datos falsos"
     assert not event.organization.listed
     back = org.reinstate("Aclarado", STAFF, NOW)
@@ -584,7 +589,9 @@ def test_transition_table_is_explicit_and_withdrawn_is_final() -> None:
 
 def test_rotate_api_key_replaces_the_old_one() -> None:
     outcome = active().rotate_api_key(NOW, api_key="org_new")
-    assert outcome.api_key == "org_new" and outcome.events == ()
+    (access,) = outcome.events
+    assert outcome.api_key == "org_new" and isinstance(access, AccessChanged)
+    assert access.key_hashes == (hash_secret("org_new"),) and access.active
     assert outcome.organization.has_api_key("org_new")
     assert not outcome.organization.has_api_key(API_KEY)
 
@@ -698,7 +705,7 @@ def test_accepting_new_terms_records_when() -> None:
 
 def test_update_refused_when_withdrawn() -> None:
     gone = active().withdraw(owner(), NOW).organization
-    with pytest.raises(OrganizationWithdrawn) as info:
+    with pytest.raises(WithdrawnOrganizationError) as info:
         gone.update(OrganizationPatch.model_validate({"name": "Otra"}), owner(), NOW)
     assert info.value.status == 410
 
@@ -721,18 +728,20 @@ def test_withdraw_erases_personal_data_and_keeps_the_fact() -> None:
     document = json.dumps(organization_document(gone), default=str, ensure_ascii=False)
     for personal in (OWNER_EMAIL, OWNER_NAME, OWNER_PHONE, "Juan"):
         assert personal not in document
-    (event,) = outcome.events
+    event, access = outcome.events
+    assert_access(access, outcome.organization)
     assert isinstance(event, WithdrawnEvent)
     assert event.previous_status == "active" and event.changed_by == owner()
     assert event.organization.status == "withdrawn"
-    with pytest.raises(OrganizationWithdrawn):
+    with pytest.raises(WithdrawnOrganizationError):
         gone.withdraw(owner(), later)
 
 
 def test_pending_and_suspended_organisations_can_withdraw() -> None:
     assert registered().organization.withdraw(Actor(kind="staff", id=STAFF), NOW).events
     suspended = active().suspend("motivo", STAFF, NOW).organization
-    (event,) = suspended.withdraw(owner(), NOW).events
+    event, access = suspended.withdraw(owner(), NOW).events
+    assert isinstance(access, AccessChanged) and access.key_hashes == () and not access.active
     assert isinstance(event, WithdrawnEvent) and event.previous_status == "suspended"
 
 
@@ -773,6 +782,14 @@ def _every_event() -> list[EventContract]:
     return events
 
 
+def assert_access(access: EventContract, org: Organization) -> None:
+    """The access event says which key hashes open the API for `org`, and whether they do."""
+    assert isinstance(access, AccessChanged) and access.topic is Topic.REGISTRY_ACCESS
+    assert access.principal_id == org.id and access.kind == "organization"
+    assert access.key_hashes == tuple(record.hash for record in org.api_keys)
+    assert access.active == (org.status == OrganizationStatus.ACTIVE)
+
+
 def test_no_event_but_confirmation_requested_carries_contact_data_or_secrets() -> None:
     events = _every_event()
     kinds = {type(e) for e in events}
@@ -793,8 +810,10 @@ def test_no_event_but_confirmation_requested_carries_contact_data_or_secrets() -
         if isinstance(event, ConfirmationRequested):
             continue
         text = serialized(event)
+        # The access topic carries API keys' hashes, on purpose and nothing else (the key never).
+        allowed = {hash_secret(API_KEY)} if isinstance(event, AccessChanged) else set()
         for secret in secrets:
-            assert secret not in text, (type(event).__name__, secret)
+            assert secret not in text or secret in allowed, (type(event).__name__, secret)
         assert OWNER_NAME not in text, type(event).__name__
         assert event.topic is not Topic.REGISTRY_NOTIFICATIONS
         assert event.aggregate_id() == "org-1"
@@ -843,10 +862,14 @@ def test_document_round_trip_with_derived_fields() -> None:
     org = active(short_name="Ejemplo", comunas=["13101"])
     doc = organization_document(org)
     assert doc["_id"] == "org-1" and "id" not in doc
-    assert doc["macrozone"] == "centro_sur" and doc["listed"] is True
-    assert doc["name_sort"] == "fundacion ejemplo"
-    assert doc["name_search"] == "fundacion ejemplo ejemplo"
-    assert doc["name_key"] == "ejemplo" and doc["website_domain"] == "ejemplo.cl"
+    assert doc["macrozone"] == "centro_sur"
+    # What queries use is derived in the catalogue, not stored (it was write-only there).
+    entry = entry_of(org, 1)
+    assert entry.listed is True and entry.macrozone == "centro_sur"
+    assert entry.sort_key == ("fundacion ejemplo", "org-1")
+    assert entry.name_search == "fundacion ejemplo ejemplo"
+    assert entry.name_key == "ejemplo" and entry.website_domain == "ejemplo.cl"
+    assert not {"listed", "name_sort", "name_search", "name_key", "website_domain"} & set(doc)
     assert doc["status"] == "active" and type(doc["status"]) is str
     assert all(type(theme) is str for theme in doc["themes"])
     stored = {**doc, "outbox": {}, "outbox_stamp": "s", "version": 3}

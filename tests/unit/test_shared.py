@@ -10,13 +10,12 @@ import pytest
 from pydantic import BaseModel, Field, ValidationError
 
 from shared.events.catalog import by_type
-from shared.events.system import SystemPingSent
+from shared.events.pings import SystemPingSent
 from shared.events.topics import TOPIC_SPECS, Topic, topic_name
 from shared.kafka.codec import MalformedEvent, from_record, to_record
 from shared.logging import REDACTED, redact
 from shared.problems import errors_from_pydantic
 from shared.settings import ServiceSettings
-from shared.storage.inbox import _as_new_document
 from shared.storage.outbox import STAMP, new_document_with_outbox, outbox_entries, with_outbox
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
@@ -131,12 +130,3 @@ def test_outbox_entries_ride_in_the_same_update_as_the_state() -> None:
 def test_every_topic_has_a_spec_and_prefixes_apply() -> None:
     assert set(TOPIC_SPECS) == set(Topic)
     assert topic_name(Topic.SYSTEM, "t9.") == "t9.articula.system.v1"
-
-
-def test_apply_once_builds_the_document_an_upsert_would_create() -> None:
-    update = {"$setOnInsert": {"a": 1}, "$set": {"b": 2}, "$inc": {"n": 1}, "$push": {"l": "x"}}
-    assert _as_new_document(update) == {"a": 1, "b": 2, "n": 1, "l": ["x"]}
-    with pytest.raises(ValueError):
-        _as_new_document({"$set": {"a.b": 1}})
-    with pytest.raises(ValueError):
-        _as_new_document({"$addToSet": {"a": 1}})

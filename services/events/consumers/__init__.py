@@ -1,18 +1,18 @@
-"""What events consumes from Kafka, and the handler of each event."""
+"""What the events service consumes from Kafka: a typed handler per event contract."""
 
 from __future__ import annotations
 
-from pymongo.asynchronous.database import AsyncDatabase
+from services.events import application
+from services.events.domain.organizations import KnownOrganization
+from services.events.storage.unit_of_work import EventsUnitOfWork
+from shared.events.registry import ORGANIZATION_EVENTS, OrganizationEvent
+from shared.kafka.handlers import Delivered, Subscription
+from shared.pings import pings_heard
 
-from shared.events.system import SystemPingSent
-from shared.events.topics import Topic
-from shared.kafka.consumer import Subscription
-from shared.storage.mongo import Document
-from shared.system import record_ping_handler
+subscription: Subscription[EventsUnitOfWork] = Subscription()
+subscription.include(pings_heard)
 
 
-def subscription(db: AsyncDatabase[Document]) -> Subscription:
-    return Subscription(
-        topics=[Topic.SYSTEM],
-        handlers={SystemPingSent: record_ping_handler(db)},
-    )
+@subscription.on(*ORGANIZATION_EVENTS)
+async def organization_changed(event: Delivered[OrganizationEvent], uow: EventsUnitOfWork) -> None:
+    await application.keep_organization(uow, KnownOrganization.from_event(event.payload))

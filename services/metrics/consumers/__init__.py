@@ -1,18 +1,10 @@
-"""What metrics consumes from Kafka, and the handler of each event."""
+"""What the metrics service consumes from Kafka: a typed handler per event contract."""
 
 from __future__ import annotations
 
-from pymongo.asynchronous.database import AsyncDatabase
+from shared.kafka.handlers import Subscription
+from shared.pings import pings_heard
+from shared.storage.repository import UnitOfWork
 
-from shared.events.system import SystemPingSent
-from shared.events.topics import Topic
-from shared.kafka.consumer import Subscription
-from shared.storage.mongo import Document
-from shared.system import record_ping_handler
-
-
-def subscription(db: AsyncDatabase[Document]) -> Subscription:
-    return Subscription(
-        topics=[Topic.SYSTEM],
-        handlers={SystemPingSent: record_ping_handler(db)},
-    )
+subscription: Subscription[UnitOfWork] = Subscription()
+subscription.include(pings_heard)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from services.registry.api.deps import Staff, Store, correlation_id, now, staff_id
+from services.registry import application
+from services.registry.api.deps import Staff, UoW, now, staff_id
 from services.registry.domain.calls import (
     RegistrationCall,
     RegistrationCallCreate,
     RegistrationCallPatch,
 )
-from services.registry.domain.errors import NotFound
 from shared.openapi import KEY_REQUIRED, link_to, links, merge
 from shared.problems import problem_responses
 
@@ -26,21 +26,14 @@ _AFTER_OPENING = links(
 )
 
 
-async def _load(store: Store, call_id: str) -> RegistrationCall:
-    call = await store.calls.get(call_id)
-    if call is None:
-        raise NotFound("La convocatoria no existe.")
-    return call
-
-
 @router.get("", summary="Convocatorias, de la más antigua a la más reciente")
-async def list_calls(store: Store) -> list[RegistrationCall]:
-    return await store.calls.all()
+async def list_calls(uow: UoW) -> list[RegistrationCall]:
+    return await uow.calls.all()
 
 
 @router.get("/{call_id}", summary="Una convocatoria", responses=problem_responses(404))
-async def get_call(call_id: str, store: Store) -> RegistrationCall:
-    return await _load(store, call_id)
+async def get_call(call_id: str, uow: UoW) -> RegistrationCall:
+    return (await application.load_call(uow, call_id)).entity
 
 
 @router.post(
@@ -50,10 +43,8 @@ async def get_call(call_id: str, store: Store) -> RegistrationCall:
     responses=problem_responses(401, 403, 409, 422),
     openapi_extra=merge(KEY_REQUIRED, _AFTER_OPENING),
 )
-async def open_call(body: RegistrationCallCreate, store: Store, staff: Staff) -> RegistrationCall:
-    call, event = RegistrationCall.open(body, staff_id(staff), now(), await store.calls.all())
-    await store.calls.add(call, [event], correlation_id())
-    return call
+async def open_call(body: RegistrationCallCreate, uow: UoW, staff: Staff) -> RegistrationCall:
+    return await application.open_call(uow, body, staff_id(staff), now())
 
 
 @router.patch(
@@ -63,13 +54,9 @@ async def open_call(body: RegistrationCallCreate, store: Store, staff: Staff) ->
     openapi_extra=KEY_REQUIRED,
 )
 async def update_call(
-    call_id: str, body: RegistrationCallPatch, store: Store, staff: Staff
+    call_id: str, body: RegistrationCallPatch, uow: UoW, staff: Staff
 ) -> RegistrationCall:
-    call = await _load(store, call_id)
-    others = [c for c in await store.calls.all() if c.id != call_id]
-    updated, events = call.update(body, staff_id(staff), now(), others)
-    await store.calls.save(updated, events, correlation_id())
-    return updated
+    return await application.update_call(uow, call_id, body, staff_id(staff), now())
 
 
 @router.post(
@@ -78,8 +65,5 @@ async def update_call(
     responses=problem_responses(401, 403, 404, 409),
     openapi_extra=KEY_REQUIRED,
 )
-async def close_call(call_id: str, store: Store, staff: Staff) -> RegistrationCall:
-    call = await _load(store, call_id)
-    closed, event = call.close(staff_id(staff), now())
-    await store.calls.save(closed, [event], correlation_id())
-    return closed
+async def close_call(call_id: str, uow: UoW, staff: Staff) -> RegistrationCall:
+    return await application.close_call(uow, call_id, staff_id(staff), now())

@@ -3,25 +3,24 @@
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel
 
+from services.registry import application
 from services.registry.api.deps import (
     Caller,
+    Resources,
     Staff,
-    Store,
-    correlation_id,
-    load_organization,
+    UoW,
     loaded_catalog,
     now,
     require_owner_or_staff,
     staff_id,
 )
-from services.registry.domain.calls import assign_call
 from services.registry.domain.catalog import CatalogEntry, directory_page, public_data
 from services.registry.domain.directory import (
     DirectoryPage,
@@ -29,7 +28,7 @@ from services.registry.domain.directory import (
     iter_csv,
 )
 from services.registry.domain.errors import NotFound
-from services.registry.domain.organization import Organization, Outcome
+from services.registry.domain.organization import Organization
 from services.registry.domain.profile import (
     ConfirmationInput,
     OrganizationCreate,
@@ -45,7 +44,6 @@ from services.registry.domain.views import (
     public_view_or_error,
     staff_view,
 )
-from services.registry.storage.store import RegistryStore
 from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge
 from shared.problems import problem_responses
 
@@ -94,30 +92,12 @@ class StatusChange(BaseModel):
     verified: bool
 
 
-async def _save(store: RegistryStore, outcome: Outcome, version: int) -> Organization:
-    org = outcome.organization
-    await store.organizations.save(org, version, outcome.events, correlation_id())
-    return org
+def _key_issued(issued: application.KeyIssued) -> KeyIssued:
+    org = issued.organization
+    return KeyIssued(id=org.id, status=str(org.status), api_key=issued.api_key)
 
 
-async def _issue_key(
-    store: RegistryStore, organization_id: str, decide: Callable[[Organization], Outcome]
-) -> KeyIssued:
-    """Load, apply a decision that issues an API key (confirm, activate, rotate), save, and
-    show the key this once."""
-    org, version = await load_organization(store, organization_id)
-    outcome = decide(org)
-    org = await _save(store, outcome, version)
-    assert outcome.api_key is not None
-    return KeyIssued(id=org.id, status=str(org.status), api_key=outcome.api_key)
-
-
-async def _change_status(
-    store: RegistryStore, organization_id: str, decide: Callable[[Organization], Outcome]
-) -> StatusChange:
-    """Load, apply one domain decision (withdraw, verify, suspend, reinstate), save."""
-    org, version = await load_organization(store, organization_id)
-    org = await _save(store, decide(org), version)
+def _status_change(org: Organization) -> StatusChange:
     return StatusChange(id=org.id, status=str(org.status), verified=org.verified)
 
 
@@ -128,12 +108,8 @@ async def _change_status(
     responses=problem_responses(409, 422),
     openapi_extra=_AFTER_REGISTRATION,
 )
-async def register(body: OrganizationCreate, store: Store, response: Response) -> Registered:
-    moment = now()
-    call_id = assign_call(await store.calls.all(), moment)
-    outcome = Organization.register(body, now=moment, call_id=call_id)
-    org = outcome.organization
-    await store.organizations.add(org, outcome.events, correlation_id())
+async def register(body: OrganizationCreate, uow: UoW, response: Response) -> Registered:
+    org = await application.register(uow, body, now())
     response.headers["Location"] = f"/v1/organizations/{org.id}"
     return Registered(id=org.id, status=str(org.status))
 
@@ -144,8 +120,8 @@ async def register(body: OrganizationCreate, store: Store, response: Response) -
     response_model=DirectoryPage,
     responses={200: {"content": {"text/csv": {}}}, **problem_responses(422, 503)},
 )
-async def directory(query: Annotated[DirectoryQuery, Query()], store: Store) -> Any:
-    catalog = loaded_catalog(store)
+async def directory(query: Annotated[DirectoryQuery, Query()], resources: Resources) -> Any:
+    catalog = loaded_catalog(resources)
     if query.format == "csv":
         return StreamingResponse(
             _csv(catalog.directory(query)),
@@ -170,17 +146,15 @@ def _csv(entries: Iterator[CatalogEntry], chunk: int = 500) -> Iterator[str]:
     responses=problem_responses(401, 404, 410),
     openapi_extra=KEY_OPTIONAL,
 )
-async def get_organization(organization_id: str, store: Store, caller: Caller) -> Any:
+async def get_organization(organization_id: str, uow: UoW, caller: Caller) -> Any:
     if caller.is_staff:
-        org, _ = await load_organization(store, organization_id)
-        return staff_view(org)
+        return staff_view((await application.load_organization(uow, organization_id)).entity)
     if caller.owns(organization_id):
-        org, _ = await load_organization(store, organization_id)
-        return owner_view(org)
-    found = await store.organizations.get(organization_id)
+        return owner_view((await application.load_organization(uow, organization_id)).entity)
+    found = await uow.organizations.get(organization_id)
     if found is None:
         raise NotFound("La organización no existe o no está publicada en el directorio.")
-    return public_view_or_error(found[0])
+    return public_view_or_error(found.entity)
 
 
 @router.patch(
@@ -190,12 +164,9 @@ async def get_organization(organization_id: str, store: Store, caller: Caller) -
     responses=problem_responses(401, 403, 404, 409, 410, 422),
     openapi_extra=KEY_REQUIRED,
 )
-async def update(
-    organization_id: str, body: OrganizationPatch, store: Store, caller: Caller
-) -> Any:
+async def update(organization_id: str, body: OrganizationPatch, uow: UoW, caller: Caller) -> Any:
     require_owner_or_staff(organization_id, caller)
-    org, version = await load_organization(store, organization_id)
-    org = await _save(store, org.update(body, caller.actor(), now()), version)
+    org = await application.update_profile(uow, organization_id, body, caller.actor(), now())
     return staff_view(org) if caller.is_staff else owner_view(org)
 
 
@@ -205,11 +176,9 @@ async def update(
     responses=problem_responses(401, 403, 404, 410),
     openapi_extra=KEY_REQUIRED,
 )
-async def withdraw(organization_id: str, store: Store, caller: Caller) -> StatusChange:
+async def withdraw(organization_id: str, uow: UoW, caller: Caller) -> StatusChange:
     require_owner_or_staff(organization_id, caller)
-    return await _change_status(
-        store, organization_id, lambda org: org.withdraw(caller.actor(), now())
-    )
+    return _status_change(await application.withdraw(uow, organization_id, caller.actor(), now()))
 
 
 @router.post(
@@ -218,8 +187,8 @@ async def withdraw(organization_id: str, store: Store, caller: Caller) -> Status
     responses=problem_responses(403, 404, 409, 410),
     openapi_extra=links(200, **_PROFILE_LINKS),
 )
-async def confirm(organization_id: str, body: ConfirmationInput, store: Store) -> KeyIssued:
-    return await _issue_key(store, organization_id, lambda org: org.confirm(body.token, now()))
+async def confirm(organization_id: str, body: ConfirmationInput, uow: UoW) -> KeyIssued:
+    return _key_issued(await application.confirm(uow, organization_id, body.token, now()))
 
 
 @router.post(
@@ -228,9 +197,8 @@ async def confirm(organization_id: str, body: ConfirmationInput, store: Store) -
     summary="Envía de nuevo el enlace de confirmación al contacto registrado",
     responses=problem_responses(404, 409, 410),
 )
-async def renew_confirmation(organization_id: str, store: Store) -> Registered:
-    org, version = await load_organization(store, organization_id)
-    org = await _save(store, org.renew_confirmation(now()), version)
+async def renew_confirmation(organization_id: str, uow: UoW) -> Registered:
+    org = await application.renew_confirmation(uow, organization_id, now())
     return Registered(id=org.id, status=str(org.status))
 
 
@@ -240,13 +208,9 @@ async def renew_confirmation(organization_id: str, store: Store) -> Registered:
     responses=problem_responses(401, 403, 404, 409, 410),
     openapi_extra=_AFTER_KEY,
 )
-async def activate(
-    organization_id: str, body: ReasonInput, store: Store, staff: Staff
-) -> KeyIssued:
-    return await _issue_key(
-        store,
-        organization_id,
-        lambda org: org.activate_by_staff(body.reason, staff_id(staff), now()),
+async def activate(organization_id: str, body: ReasonInput, uow: UoW, staff: Staff) -> KeyIssued:
+    return _key_issued(
+        await application.activate(uow, organization_id, body.reason, staff_id(staff), now())
     )
 
 
@@ -256,9 +220,9 @@ async def activate(
     responses=problem_responses(401, 403, 404, 409, 410),
     openapi_extra=_AFTER_KEY,
 )
-async def rotate_api_key(organization_id: str, store: Store, caller: Caller) -> KeyIssued:
+async def rotate_api_key(organization_id: str, uow: UoW, caller: Caller) -> KeyIssued:
     require_owner_or_staff(organization_id, caller)
-    return await _issue_key(store, organization_id, lambda org: org.rotate_api_key(now()))
+    return _key_issued(await application.rotate_api_key(uow, organization_id, now()))
 
 
 @router.post(
@@ -268,13 +232,12 @@ async def rotate_api_key(organization_id: str, store: Store, caller: Caller) -> 
     openapi_extra=_AFTER_KEY,
 )
 async def verify(
-    organization_id: str, body: VerificationInput, store: Store, staff: Staff
+    organization_id: str, body: VerificationInput, uow: UoW, staff: Staff
 ) -> StatusChange:
-    return await _change_status(
-        store,
-        organization_id,
-        lambda org: org.verify(body.reason, staff_id(staff), now(), verified=body.verified),
+    org = await application.verify(
+        uow, organization_id, body.reason, staff_id(staff), now(), verified=body.verified
     )
+    return _status_change(org)
 
 
 @router.post(
@@ -283,12 +246,9 @@ async def verify(
     responses=problem_responses(401, 403, 404, 409, 410),
     openapi_extra=_AFTER_KEY,
 )
-async def suspend(
-    organization_id: str, body: ReasonInput, store: Store, staff: Staff
-) -> StatusChange:
-    return await _change_status(
-        store, organization_id, lambda org: org.suspend(body.reason, staff_id(staff), now())
-    )
+async def suspend(organization_id: str, body: ReasonInput, uow: UoW, staff: Staff) -> StatusChange:
+    org = await application.suspend(uow, organization_id, body.reason, staff_id(staff), now())
+    return _status_change(org)
 
 
 @router.post(
@@ -298,8 +258,7 @@ async def suspend(
     openapi_extra=_AFTER_KEY,
 )
 async def reinstate(
-    organization_id: str, body: ReasonInput, store: Store, staff: Staff
+    organization_id: str, body: ReasonInput, uow: UoW, staff: Staff
 ) -> StatusChange:
-    return await _change_status(
-        store, organization_id, lambda org: org.reinstate(body.reason, staff_id(staff), now())
-    )
+    org = await application.reinstate(uow, organization_id, body.reason, staff_id(staff), now())
+    return _status_change(org)

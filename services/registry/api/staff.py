@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.registry.api.deps import Staff, Store, loaded_catalog
+from services.registry.api.deps import Resources, Staff, UoW, loaded_catalog
 from services.registry.domain.catalog import CountableField, StaffFilter
 from services.registry.domain.duplicates import DuplicateWarning, find_duplicates
 from services.registry.domain.organization import OrganizationStatus
@@ -78,17 +78,17 @@ class Summary(BaseModel):
     openapi_extra=KEY_REQUIRED,
 )
 async def list_organizations(
-    query: Annotated[StaffQuery, Query()], store: Store, _staff: Staff
+    query: Annotated[StaffQuery, Query()], uow: UoW, resources: Resources, _staff: Staff
 ) -> StaffList:
-    catalog = loaded_catalog(store)
+    catalog = loaded_catalog(resources)
     where = query.where()
-    orgs = await store.organizations.get_many(catalog.staff_ids(where, query.limit, query.offset))
+    orgs = await uow.organizations.get_many(catalog.staff_ids(where, query.limit, query.offset))
     items = []
     for org in orgs:
         duplicates: list[DuplicateWarning] = []
         entry = catalog.get(org.id)
         if org.status == OrganizationStatus.PENDING and entry is not None:
-            candidates = await store.organizations.get_many(catalog.duplicate_ids(entry))
+            candidates = await uow.organizations.get_many(catalog.duplicate_ids(entry))
             duplicates = find_duplicates(org, candidates)
         items.append(StaffRecord(organization=staff_view(org), duplicates=duplicates))
     return StaffList(items=items, offset=query.offset, limit=query.limit)
@@ -101,10 +101,10 @@ async def list_organizations(
     openapi_extra=KEY_REQUIRED,
 )
 async def registrations_summary(
-    query: Annotated[SummaryQuery, Query()], store: Store, _staff: Staff
+    query: Annotated[SummaryQuery, Query()], resources: Resources, _staff: Staff
 ) -> Summary:
     where = query.where()
-    total, counts = loaded_catalog(store).count_by(where, query.by)
+    total, counts = loaded_catalog(resources).count_by(where, query.by)
     return Summary(
         by=query.by,
         total=total,

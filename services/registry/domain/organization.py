@@ -30,14 +30,13 @@ from services.registry.domain.credentials import (
     new_organization_api_key,
     secret_matches,
 )
-from services.registry.domain.duplicates import normalized_name, website_domain
 from services.registry.domain.errors import (
     AlreadyConfirmed,
     InvalidInput,
     InvalidTransition,
-    OrganizationWithdrawn,
     TokenExpired,
     TokenInvalid,
+    WithdrawnOrganizationError,
 )
 from services.registry.domain.profile import (
     PROFILE_FIELDS,
@@ -48,9 +47,9 @@ from services.registry.domain.profile import (
     UtcDatetime,
     check_year_founded,
 )
-from services.registry.domain.text import normalize_text
 from shared.events.base import EventContract
 from shared.events.registry import (
+    AccessChanged,
     Actor,
     ConfirmationRequested,
     FieldChange,
@@ -62,8 +61,8 @@ from shared.events.registry import (
     OrganizationSuspended,
     OrganizationUpdated,
     OrganizationVerified,
+    OrganizationWithdrawn,
 )
-from shared.events.registry import OrganizationWithdrawn as OrganizationWithdrawnEvent
 from shared.problems import errors_from_pydantic
 from shared.reference.territory import macrozone_of
 
@@ -157,13 +156,15 @@ def next_status(action: Action, current: OrganizationStatus | str) -> Organizati
     if status in allowed:
         return allowed[status]
     if status is _W:
-        raise OrganizationWithdrawn(
+        raise WithdrawnOrganizationError(
             "La organización se retiró del registro; su ficha ya no admite cambios."
         )
     if action is Action.CONFIRM and status is _A:
         raise AlreadyConfirmed("La organización ya está confirmada y activa.")
     raise InvalidTransition(
-        f"No se puede {_ACTION_LABELS[action]} una organización {_STATUS_LABELS[status]}."
+        f"No se puede {_ACTION_LABELS[action]} una organización {_STATUS_LABELS[status]}.",
+        current=str(status),
+        allowed=[str(a) for a in Action if status in TRANSITIONS[a]],
     )
 
 
@@ -280,30 +281,10 @@ class Organization(ProfileFields):
         return self.status == _A and self.consent is not None and self.consent.publish_profile
 
     def snapshot(self) -> OrganizationSnapshot:
-        """The public facts other services receive in every organisation event."""
-        return OrganizationSnapshot(
-            rut=self.rut,
-            name=self.name,
-            short_name=self.short_name,
-            sector=self.sector,
-            legal_form=self.legal_form,
-            head_office_region=self.head_office_region,
-            macrozone=self.macrozone,
-            regions=tuple(self.regions),
-            comunas=tuple(self.comunas),
-            scope=self.scope,
-            roles=tuple(self.roles),
-            themes=tuple(self.themes),
-            links_with_others=self.links_with_others,
-            has_alliances=self.has_alliances,
-            traits=tuple(self.traits),
-            website=self.website,
-            year_founded=self.year_founded,
-            status=str(self.status),
-            verified=self.verified,
-            listed=self.listed,
-            call_id=self.call_id,
-            registered_at=self.registered_at,
+        """The public facts other services receive in every organisation event: the contract's
+        own fields, so a field added there is filled here without a second list."""
+        return OrganizationSnapshot.model_validate(
+            {name: getattr(self, name) for name in OrganizationSnapshot.model_fields}
         )
 
     def has_api_key(self, api_key: str) -> bool:
@@ -396,7 +377,7 @@ class Organization(ProfileFields):
         event = OrganizationConfirmed(
             organization_id=org.id, occurred_at=now, organization=org.snapshot(), changed_by=owner
         )
-        return Outcome(org, (event,), api_key)
+        return Outcome(org, (event, *_access_changes(self, org, now)), api_key)
 
     def activate_by_staff(
         self, reason: str, staff_id: str, now: datetime, *, api_key: str | None = None
@@ -422,10 +403,11 @@ class Organization(ProfileFields):
             changed_by=staff,
             reason=reason,
         )
-        return Outcome(org, (event,), api_key)
+        return Outcome(org, (event, *_access_changes(self, org, now)), api_key)
 
     def rotate_api_key(self, now: datetime, *, api_key: str | None = None) -> Outcome:
-        """A new API key replaces every previous one; no event (secrets concern no one else)."""
+        """A new API key replaces every previous one; only the access topic hears of it (as
+        hashes), so that the old key stops working at every service."""
         _require_aware(now)
         next_status(Action.ROTATE_API_KEY, self.status)
         api_key = api_key or new_organization_api_key()
@@ -434,7 +416,7 @@ class Organization(ProfileFields):
             AuditEntry(at=now, action="api_key_rotated"),
             api_keys=[ApiKeyRecord(hash=hash_secret(api_key), created_at=now)],
         )
-        return Outcome(org, (), api_key)
+        return Outcome(org, _access_changes(self, org, now), api_key)
 
     def update(self, patch: OrganizationPatch, actor: Actor, now: datetime) -> Outcome:
         """Apply a partial update; the event lists each changed field and who changed it.
@@ -543,7 +525,7 @@ class Organization(ProfileFields):
             changed_by=staff,
             reason=reason,
         )
-        return Outcome(org, (event,))
+        return Outcome(org, (event, *_access_changes(self, org, now)))
 
     def withdraw(self, actor: Actor, now: datetime) -> Outcome:
         """The organisation leaves: personal data and credentials erased, the fact kept."""
@@ -566,14 +548,14 @@ class Organization(ProfileFields):
             api_keys=[],
             withdrawn_at=now,
         )
-        event = OrganizationWithdrawnEvent(
+        event = OrganizationWithdrawn(
             organization_id=org.id,
             occurred_at=now,
             organization=org.snapshot(),
             changed_by=actor,
             previous_status=str(previous),
         )
-        return Outcome(org, (event,))
+        return Outcome(org, (event, *_access_changes(self, org, now)))
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -613,6 +595,29 @@ class Organization(ProfileFields):
         )
 
 
+def _access_changes(
+    before: Organization, after: Organization, now: datetime
+) -> tuple[AccessChanged, ...]:
+    """The access event, when the keys that open the API for the organisation changed, or
+    whether they open it (only an active organisation's keys do)."""
+
+    def access(org: Organization) -> tuple[tuple[str, ...], bool]:
+        return tuple(record.hash for record in org.api_keys), org.status == _A
+
+    if access(before) == access(after):
+        return ()
+    hashes, active = access(after)
+    return (
+        AccessChanged(
+            principal_id=after.id,
+            kind="organization",
+            key_hashes=hashes,
+            active=active,
+            changed_at=now,
+        ),
+    )
+
+
 def _diff(old: Organization, new: Organization) -> list[FieldChange]:
     """Changed fields in a stable order; personal, consent and free-text values redacted."""
     pairs: list[tuple[str, Any, Any]] = [
@@ -650,19 +655,12 @@ def _diff(old: Organization, new: Organization) -> list[FieldChange]:
 
 
 def organization_document(org: Organization) -> dict[str, Any]:
-    """The MongoDB document: the aggregate under ``_id`` plus the derived fields queries use.
-
-    ``name_sort``/``name_search`` serve the directory (``directory.py``), ``name_key`` and
-    ``website_domain`` the duplicate warnings, ``macrozone`` and ``listed`` the filters.
-    """
+    """The MongoDB document: the aggregate under ``_id`` plus its ``macrozone`` (derived from
+    the head office), which the catalogue's load reads with the public fields. Nothing else
+    derived is stored: every query is answered by the in-memory catalogue."""
     doc = org.model_dump(mode="python", exclude={"id"})
     doc["_id"] = org.id
     doc["macrozone"] = org.macrozone
-    doc["listed"] = org.listed
-    doc["name_sort"] = normalize_text(org.name)
-    doc["name_search"] = normalize_text(f"{org.name} {org.short_name or ''}")
-    doc["name_key"] = normalized_name(org.name)
-    doc["website_domain"] = website_domain(org.website)
     return doc
 
 

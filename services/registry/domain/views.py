@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from services.registry.domain.errors import NotFound, OrganizationWithdrawn
+from services.registry.domain.errors import NotFound, WithdrawnOrganizationError
 from services.registry.domain.organization import AuditEntry, Organization, OrganizationStatus
 from services.registry.domain.profile import (
     LegalForm,
@@ -99,31 +99,8 @@ class StaffProfile(OwnerProfile):
 
 
 def _public_fields(org: Organization) -> dict[str, Any]:
-    return {
-        "id": org.id,
-        "rut": org.rut,
-        "name": org.name,
-        "short_name": org.short_name,
-        "sector": org.sector,
-        "legal_form": org.legal_form,
-        "head_office_region": org.head_office_region,
-        "macrozone": org.macrozone,
-        "regions": list(org.regions),
-        "comunas": list(org.comunas),
-        "scope": org.scope,
-        "roles": list(org.roles),
-        "themes": list(org.themes),
-        "links_with_others": org.links_with_others,
-        "has_alliances": org.has_alliances,
-        "traits": list(org.traits),
-        "website": org.website,
-        "description": org.description,
-        "year_founded": org.year_founded,
-        "status": org.status,
-        "verified": org.verified,
-        "registered_at": org.registered_at,
-        "call_id": org.call_id,
-    }
+    """The aggregate's values of `PublicProfile`'s fields (the one list of public fields)."""
+    return {name: getattr(org, name) for name in PublicProfile.model_fields}
 
 
 def _owner_fields(org: Organization) -> dict[str, Any]:
@@ -170,7 +147,7 @@ def public_view_or_error(org: Organization) -> PublicProfile:
     if org.listed:
         return public_view(org)
     if org.status == OrganizationStatus.WITHDRAWN and org.withdrawn_at is not None:
-        raise OrganizationWithdrawn(
+        raise WithdrawnOrganizationError(
             f"La organización se retiró del registro el {org.withdrawn_at.date().isoformat()}."
         )
     raise NotFound("La organización no existe o no está publicada en el directorio.")

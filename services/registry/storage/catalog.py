@@ -6,9 +6,9 @@ Three sources, any order (entries carry the document's version, the newest wins)
 - this process's writes: applied right after they land, so a caller reads its own change;
 - other processes' writes (several registry instances on MongoDB): every event on the
   organisations topic names an organisation, which is read again by ``_id``. The topic is
-  followed without a consumer group, from a minute before this process started (found by
-  timestamp, so a broker that answers only later still misses nothing), and re-reading is
-  harmless, so the start-up read never waits for the broker.
+  followed without a consumer group (`shared.kafka.follower`), from a minute before this
+  process started (found by timestamp, so a broker that answers only later still misses
+  nothing), and re-reading is harmless, so the start-up read never waits for the broker.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from typing import Any
 
 import structlog
-from aiokafka import AIOKafkaConsumer, TopicPartition
 from prometheus_client import Gauge
 from pydantic import ValidationError
 from pymongo.asynchronous.collection import AsyncCollection
@@ -30,8 +30,8 @@ from services.registry.domain.catalog import (
     entry_of,
 )
 from services.registry.domain.organization import Organization
-from shared.events.topics import Topic, topic_name
-from shared.kafka.clients import topic_partitions
+from shared.events.topics import Topic
+from shared.kafka.follower import TopicFollower
 from shared.restart import keep_running
 from shared.settings import ServiceSettings
 from shared.storage.mongo import Document
@@ -53,6 +53,13 @@ class LiveCatalog:
         self.settings = settings
         self.loaded = asyncio.Event()
         self._follow_from_ms = 0
+        self.follower = TopicFollower(
+            settings,
+            Topic.REGISTRY_ORGANIZATIONS,
+            self._on_record,
+            name="catalog",
+            since_ms=lambda: self._follow_from_ms,
+        )
         self._tasks: list[asyncio.Task[None]] = []
 
     def start(self) -> None:
@@ -60,7 +67,7 @@ class LiveCatalog:
         CATALOGUE_LOADED.set_function(lambda: float(self.loaded.is_set()))
         self._follow_from_ms = int(time.time() * 1000) - 60_000
         self._tasks = [
-            asyncio.create_task(self._follow_topic(), name="catalog-follow"),
+            asyncio.create_task(self.follower.run_forever(), name="catalog-follow"),
             asyncio.create_task(self._load(), name="catalog-load"),
         ]
 
@@ -112,41 +119,6 @@ class LiveCatalog:
             seconds=round(asyncio.get_running_loop().time() - started, 1),
         )
 
-    async def _follow_topic(self) -> None:
-        positions: dict[TopicPartition, int] = {}  # kept across reconnections
-        await keep_running(lambda: self._follow_once(positions), "catalog_follow_failed")
-
-    async def _follow_once(self, positions: dict[TopicPartition, int]) -> None:
-        topic = topic_name(Topic.REGISTRY_ORGANIZATIONS, self.settings.topic_prefix)
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=self.settings.kafka_bootstrap_servers,
-            group_id=None,
-            client_id=f"articula-{self.settings.service_name}-catalog",
-            enable_auto_commit=False,
-            isolation_level="read_committed",
-        )
-        try:
-            await consumer.start()
-            partitions = await topic_partitions(consumer, topic)
-            consumer.assign(partitions)
-            if not positions:  # first connection
-                # End offsets first, then the first offset at or after the start time: a
-                # record written between the two queries is found by the second. Never
-                # "seek to end", which resolves whenever the broker answers (after an outage,
-                # past records written meanwhile: the integration test caught that).
-                ends = await consumer.end_offsets(partitions)
-                starts = await consumer.offsets_for_times(
-                    {tp: self._follow_from_ms for tp in partitions}
-                )
-                for tp in partitions:
-                    found = starts.get(tp)
-                    positions[tp] = ends[tp] if found is None else found.offset
-            for tp in partitions:
-                consumer.seek(tp, positions[tp])  # after a reconnect too: miss nothing
-            async for record in consumer:
-                if record.key:
-                    await self.refresh(record.key.decode())
-                positions[TopicPartition(record.topic, record.partition)] = record.offset + 1
-        finally:
-            with contextlib.suppress(Exception):
-                await consumer.stop()
+    async def _on_record(self, record: Any) -> None:
+        if record.key:
+            await self.refresh(record.key.decode())

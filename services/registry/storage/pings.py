@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from services.registry.domain.system import Ping
-from shared.events.system import SystemPingSent
-from shared.storage.outbox import OutboxWriter
+from services.registry.domain.pings import Ping
+from shared.storage.mongo import Document
+from shared.storage.repository import DocumentRepository
 
 PINGS = "pings"
 
 
-class PingRepository:
-    def __init__(self, outbox: OutboxWriter) -> None:
-        self.outbox = outbox
+class PingRepository(DocumentRepository[Ping]):
+    collection_name = PINGS
 
-    async def add(self, ping: Ping, event: SystemPingSent, correlation_id: str | None) -> None:
-        doc = {"_id": ping.id, "message": ping.message, "sent_at": ping.sent_at}
-        await self.outbox.insert(PINGS, doc, [event], correlation_id=correlation_id)
+    def to_document(self, entity: Ping) -> Document:
+        return {"_id": entity.id, "message": entity.message, "sent_at": entity.sent_at}
+
+    def from_document(self, doc: Document) -> Ping:
+        return Ping(id=doc["_id"], message=doc["message"], sent_at=doc["sent_at"])

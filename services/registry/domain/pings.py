@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
-from shared.events.system import SystemPingSent
+from shared.events.pings import SystemPingSent
 
 
 @dataclass(frozen=True)
@@ -16,6 +16,6 @@ class Ping:
     sent_at: datetime
 
 
-def send_ping(message: str) -> tuple[Ping, SystemPingSent]:
-    ping = Ping(id=uuid.uuid4().hex, message=message, sent_at=datetime.now(UTC))
+def send_ping(message: str, now: datetime) -> tuple[Ping, SystemPingSent]:
+    ping = Ping(id=uuid.uuid4().hex, message=message, sent_at=now)
     return ping, SystemPingSent(ping_id=ping.id, message=ping.message, sent_at=ping.sent_at)

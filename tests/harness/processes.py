@@ -7,7 +7,6 @@ restart the infrastructure with the same deploy scripts a person uses.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -21,8 +20,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from pymongo import MongoClient
+
+from shared.events.topics import Topic, topic_name
 
 ROOT = Path(__file__).resolve().parents[2]
 LOG_DIR = ROOT / ".local" / "log" / "test-services"
@@ -163,8 +163,9 @@ class Stack:
     def db(self, service: str) -> Any:
         return self.mongo[f"{self.db_prefix}{service}"]
 
-    def topic(self, name: str) -> str:
-        return f"{self.topic_prefix}{name}"
+    def topic(self, topic: Topic) -> str:
+        """The broker-side name of a topic in this stack."""
+        return topic_name(topic, self.topic_prefix)
 
     def close(self) -> None:
         for proc in self.processes:
@@ -186,60 +187,3 @@ def running(*procs: ServiceProcess) -> Iterator[None]:
     for p in procs:
         p.wait_ready()
     yield
-
-
-def send_ping(registry: ServiceProcess, message: str = "ping") -> str:
-    response = httpx.post(
-        f"{registry.url}/v1/system/pings", json={"message": message}, headers=STAFF, timeout=15
-    )
-    assert response.status_code == 202, response.text
-    return str(response.json()["ping_id"])
-
-
-def read_topic(topic: str, expected: int, timeout: float = 30) -> list[Any]:
-    """Every record of a topic from the beginning, until `expected` records or the timeout."""
-
-    async def read() -> list[Any]:
-        consumer = AIOKafkaConsumer(
-            bootstrap_servers=KAFKA, enable_auto_commit=False, auto_offset_reset="earliest"
-        )
-        await consumer.start()
-        try:
-            partitions = await _partitions(consumer, topic)
-            consumer.assign([TopicPartition(topic, p) for p in partitions])
-            records: list[Any] = []
-            deadline = time.monotonic() + timeout
-            while len(records) < expected and time.monotonic() < deadline:
-                batch = await consumer.getmany(timeout_ms=500)
-                for recs in batch.values():
-                    records.extend(recs)
-            return records
-        finally:
-            await consumer.stop()
-
-    return asyncio.run(read())
-
-
-async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> list[int]:
-    for _ in range(60):
-        parts = consumer.partitions_for_topic(topic)
-        if parts:
-            return sorted(parts)
-        await consumer._client.force_metadata_update()
-        await asyncio.sleep(0.5)
-    raise AssertionError(f"topic {topic} does not exist")
-
-
-def produce_raw(
-    topic: str, records: list[tuple[bytes | None, bytes, list[tuple[str, bytes]]]]
-) -> None:
-    async def produce() -> None:
-        producer = AIOKafkaProducer(bootstrap_servers=KAFKA, acks="all")
-        await producer.start()
-        try:
-            for key, value, headers in records:
-                await producer.send_and_wait(topic, value, key=key, headers=headers)
-        finally:
-            await producer.stop()
-
-    asyncio.run(produce())

@@ -1,0 +1,333 @@
+"""Figure 3, end to end: a ping's 202 from the registry until another service's projection
+shows it, at half the peak rate the path sustains.
+
+First the peak: a closed loop of ``BENCH_E2E_PEAK_EVENTS`` (600) pings from 16 concurrent
+clients, over the time from the first request until the events, metrics and notifier
+services have all applied the last one (so a backlog growing in any of them counts).
+Then an open loop at half that rate for ``BENCH_E2E_SECONDS`` (45): requests leave on a
+fixed schedule whatever the answers (latencies do not slow the load down). For every ping:
+202 received (client clock) → `sent_at` (the registry's clock when it built the event, just
+before its write) → the record's Kafka timestamp (when the relay sent it) → `received_at` in
+the events service's `received_pings` (the handler's clock, just before its insert). One
+ping in four is also polled by `_id` every 10 ms in the events service's database until it
+is there: "the projection shows it", measured from outside. All clocks are this machine's.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from pymongo import AsyncMongoClient
+
+from bench.common import Section, percentile, process_pids
+from bench.profile import Watch
+from shared.kafka.clients import describe_partitions
+
+REGISTRY = f"http://127.0.0.1:{os.environ.get('REGISTRY_PORT', '18001')}"
+STAFF = {"Authorization": f"Bearer {os.environ.get('ARTICULA_STAFF_KEY', 'bench-staff-key')}"}
+CONSUMERS = ("events", "metrics", "notifier")
+TOPIC = "articula.system.v1"
+POLL_EVERY = 4  # one ping in four is polled until its projection shows it
+
+
+def _env_int(name: str, default: int) -> int:
+    return int(os.environ.get(name, str(default)))
+
+
+async def applied(http: httpx.AsyncClient, service: str) -> float:
+    port = os.environ[f"{service.upper()}_PORT"]
+    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("articula_consumer_messages_processed_total{")
+        and 'outcome="applied"' in line
+        and TOPIC in line
+    )
+
+
+async def wait_applied(http: httpx.AsyncClient, before: dict[str, float], count: int) -> None:
+    deadline = time.monotonic() + 600
+    while min([await applied(http, s) - before[s] for s in CONSUMERS]) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError("the consumers did not apply every ping within 600 s")
+        await asyncio.sleep(0.05)
+
+
+async def applied_now(http: httpx.AsyncClient) -> dict[str, float]:
+    return {s: await applied(http, s) for s in CONSUMERS}
+
+
+async def peak(count: int, concurrency: int) -> tuple[float, float]:
+    """Pings per second the whole path sustains (closed loop), and the seconds it took."""
+    semaphore = asyncio.Semaphore(concurrency)
+    async with httpx.AsyncClient(base_url=REGISTRY, headers=STAFF, timeout=60) as http:
+        before = await applied_now(http)
+
+        async def one(i: int) -> None:
+            async with semaphore:
+                response = await http.post("/v1/system/pings", json={"message": f"peak-{i}"})
+                response.raise_for_status()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(one(i) for i in range(count)))
+        await wait_applied(http, before, count)
+        seconds = time.perf_counter() - started
+    return count / seconds, seconds
+
+
+@dataclass
+class Sent:
+    ping_id: str
+    requested: float  # wall clock, seconds
+    answered: float
+    shown: float | None = None  # wall clock when a poll first found it (sampled pings)
+
+
+@dataclass
+class OpenLoop:
+    rate: float
+    seconds: float
+    sent: list[Sent] = field(default_factory=list)
+    late_starts: int = 0  # requests that left more than 50 ms after their slot
+    failures: int = 0
+
+
+async def open_loop(rate: float, seconds: float, mongodb_url: str) -> OpenLoop:
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, tz_aware=True)
+    pings = mongo["articula_events"]["received_pings"]
+    result = OpenLoop(rate, seconds)
+    limits = httpx.Limits(max_connections=200, max_keepalive_connections=64)
+    async with httpx.AsyncClient(
+        base_url=REGISTRY, headers=STAFF, timeout=60, limits=limits
+    ) as http:
+        before = await applied_now(http)
+
+        async def one(i: int, slot: float) -> None:
+            requested = time.time()
+            if requested - slot > 0.05:
+                result.late_starts += 1
+            response = await http.post("/v1/system/pings", json={"message": f"open-{i}"})
+            answered = time.time()
+            if response.status_code != 202:
+                result.failures += 1
+                return
+            sent = Sent(response.json()["ping_id"], requested, answered)
+            result.sent.append(sent)
+            if i % POLL_EVERY == 0:
+                for _ in range(3000):  # 30 s at most
+                    if await pings.find_one({"_id": sent.ping_id}) is not None:
+                        sent.shown = time.time()
+                        break
+                    await asyncio.sleep(0.01)
+
+        count = int(rate * seconds)
+        start = time.time() + 0.1
+        tasks = []
+        for i in range(count):
+            slot = start + i / rate
+            await asyncio.sleep(max(0.0, slot - time.time()))
+            tasks.append(asyncio.create_task(one(i, slot)))
+        await asyncio.gather(*tasks)
+        await wait_applied(http, before, len(result.sent))
+    await mongo.close()
+    return result
+
+
+async def stages(
+    sent: list[Sent], mongodb_url: str, offsets: dict[TopicPartition, int]
+) -> dict[str, list[float]]:
+    """Per ping, the gaps between the clocks listed in the module docstring (seconds)."""
+    kafka_time: dict[str, float] = {}
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"], enable_auto_commit=False
+    )
+    await consumer.start()
+    try:
+        consumer.assign(list(offsets))
+        for tp, offset in offsets.items():
+            consumer.seek(tp, offset)
+        ends = await consumer.end_offsets(list(offsets))
+        deadline = time.monotonic() + 60
+        while any([await consumer.position(tp) < ends[tp] for tp in offsets]):
+            if time.monotonic() > deadline:
+                break
+            batches = await consumer.getmany(timeout_ms=500)
+            for records in batches.values():
+                for record in records:
+                    data = json.loads(record.value)
+                    kafka_time[data["ping_id"]] = record.timestamp / 1000
+    finally:
+        await consumer.stop()
+    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(mongodb_url, tz_aware=True)
+    gaps: dict[str, list[float]] = {
+        "202 → received (handler)": [],
+        "202 → shown (polled)": [],
+        "request → 202": [],
+        "write → on Kafka (relay)": [],
+        "on Kafka → handler (consumer)": [],
+        "metrics: 202 → received": [],
+        "notifier: 202 → received": [],
+    }
+    for s in sent:
+        doc = await mongo["articula_events"]["received_pings"].find_one({"_id": s.ping_id})
+        gaps["request → 202"].append(s.answered - s.requested)
+        if s.shown is not None:
+            gaps["202 → shown (polled)"].append(s.shown - s.answered)
+        if doc is None:
+            continue
+        received = _epoch(doc["received_at"])
+        gaps["202 → received (handler)"].append(received - s.answered)
+        on_kafka = kafka_time.get(s.ping_id)
+        if on_kafka is not None:
+            gaps["write → on Kafka (relay)"].append(on_kafka - _epoch(doc["sent_at"]))
+            gaps["on Kafka → handler (consumer)"].append(received - on_kafka)
+    for service in ("metrics", "notifier"):
+        collection = mongo[f"articula_{service}"]["received_pings"]
+        for s in random.sample(sent, min(len(sent), 200)):
+            doc = await collection.find_one({"_id": s.ping_id})
+            if doc is not None:
+                gaps[f"{service}: 202 → received"].append(_epoch(doc["received_at"]) - s.answered)
+    await mongo.close()
+    return gaps
+
+
+def _epoch(moment: datetime) -> float:
+    return moment.timestamp()
+
+
+async def end_offsets() -> dict[TopicPartition, int]:
+    tps = await describe_partitions(os.environ["KAFKA_BOOTSTRAP_SERVERS"], TOPIC)
+    consumer = AIOKafkaConsumer(bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"])
+    await consumer.start()
+    try:
+        return dict(await consumer.end_offsets(tps))
+    finally:
+        await consumer.stop()
+
+
+def ms(values: list[float], pct: float) -> str:
+    return f"{percentile(values, pct) * 1000:.0f}" if values else "–"
+
+
+def main() -> Section:
+    peak_count = _env_int("BENCH_E2E_PEAK_EVENTS", 600)
+    seconds = _env_int("BENCH_E2E_SECONDS", 45)
+    concurrency = _env_int("BENCH_CONCURRENCY", 16)
+    mongodb_url = os.environ["MONGODB_URL"]
+    stack = process_pids()
+    services = ["registry", *CONSUMERS]
+    pids = {n: stack[n] for n in [*services, "ferretdb", "kafka"] if n in stack}
+    pids["load generator"] = os.getpid()
+    asyncio.run(peak(100, concurrency))  # warm-up
+    peak_watch = Watch(pids, services, ferretdb_seconds=8)
+    with peak_watch.running():
+        rate, peak_seconds = asyncio.run(peak(peak_count, concurrency))
+    half = rate / 2
+    offsets = asyncio.run(end_offsets())
+    load_watch = Watch(pids, ["registry", "events"], ferretdb_seconds=min(seconds, 20))
+    with load_watch.running():
+        loop = asyncio.run(open_loop(half, seconds, mongodb_url))
+    gaps = asyncio.run(stages(loop.sent, mongodb_url, offsets))
+    main_gap = gaps["202 → received (handler)"]
+    shown = gaps["202 → shown (polled)"]
+    sent = len(loop.sent)
+    lines = [
+        "## 3. End to end: a ping's 202 until another service's projection shows it",
+        "",
+        f"Peak the path sustains: **{rate:.1f} pings/s** ({peak_count} pings, {concurrency} "
+        f"concurrent clients, {peak_seconds:.1f} s from the first request until events, "
+        "metrics and notifier had all applied the last one). Then an open loop at half of it, "
+        f"**{half:.1f} pings/s** for {seconds} s ({sent} accepted, {loop.failures} refused, "
+        f"{loop.late_starts} requests left more than 50 ms late), latencies in ms:",
+        "",
+        "| from → to | p50 | p99 | max | n |",
+        "|---|---|---|---|---|",
+    ]
+    for name, values in gaps.items():
+        if values:
+            lines.append(
+                f"| {name} | {ms(values, 50)} | {ms(values, 99)} | "
+                f"{max(values) * 1000:.0f} | {len(values)} |"
+            )
+    verdict = "met" if main_gap and percentile(main_gap, 99) < 0.25 else "not met"
+    lines += [
+        "",
+        f"Goal p99 < 250 ms from the 202 to the events service's projection: **{verdict}** "
+        f"(handler's clock p99 {ms(main_gap, 99)} ms; polled from outside, one in "
+        f"{POLL_EVERY}, p99 {ms(shown, 99)} ms). `write → on Kafka` runs from the registry's "
+        "clock before its write (marker upsert and insert) to the Kafka record's timestamp "
+        "(the relay's send); `on Kafka → handler` from there to the handler (fetch, decode, "
+        "inbox claim).",
+        "",
+        "**What bounds the peak** (closed loop; CPU from psutil, ms per ping):",
+        "",
+        *peak_watch.cpu_lines(peak_count, "ping"),
+        "",
+        peak_watch.commands_line(peak_count, "ping"),
+        "",
+    ]
+    for service in services:
+        lines += peak_watch.profile_lines(
+            service,
+            peak_count,
+            ["OutboxWriter.insert", "OutboxRelay._run_once", "OutboxRelay.tidy"]
+            if service == "registry"
+            else ["BatchProcessor.process", "ReliableConsumer._update_lag"],
+            "ping",
+        )
+    lines += [
+        *peak_watch.ferretdb_lines(),
+        "",
+        f"**At half the peak** ({seconds} s; CPU from psutil, ms per ping):",
+        "",
+        *load_watch.cpu_lines(sent, "ping"),
+        "",
+        load_watch.commands_line(sent, "ping"),
+        "",
+        *load_watch.profile_lines(
+            "registry",
+            sent,
+            ["post_ping", "OutboxRelay._run_once", "OutboxRelay.tidy", "_clear_markers"],
+            "ping",
+        ),
+        *load_watch.profile_lines(
+            "events", sent, ["BatchProcessor.process", "ReliableConsumer._update_lag"], "ping"
+        ),
+        *load_watch.ferretdb_lines(),
+    ]
+    busiest = max(
+        (n for n in peak_watch.cpu if n in services or n == "ferretdb"),
+        key=peak_watch.cores,
+        default="ferretdb",
+    )
+    where = (
+        peak_watch.ferretdb_top(2) if busiest == "ferretdb" else peak_watch.top_layers(busiest, 3)
+    )
+    machine = sum(peak_watch.cpu.values()) / peak_watch.seconds
+    summary = [
+        f"| 3. end to end: a ping's 202 → the events service's projection, open loop at half "
+        f"the peak ({half:.1f}/s; peak {rate:.1f}/s) | p50 {ms(main_gap, 50)} / p99 "
+        f"{ms(main_gap, 99)} ms (polled from outside: p99 {ms(shown, 99)} ms) | | | p99 < 250 ms: "
+        f"**{verdict}** | p99 by stage: request → 202 {ms(gaps['request → 202'], 99)} ms, write → "
+        f"on Kafka {ms(gaps['write → on Kafka (relay)'], 99)} ms, on Kafka → handler "
+        f"{ms(gaps['on Kafka → handler (consumer)'], 99)} ms. The peak: {busiest} the busiest "
+        f"({peak_watch.cores(busiest):.2f} cores: {where}); FerretDB "
+        f"{sum(peak_watch.commands.values()) / peak_count:.1f} commands per ping; the machine "
+        f"{machine:.2f} of 2 cores busy."
+        f"{peak_watch.disturbance()}{load_watch.disturbance()} |"
+    ]
+    return Section(lines, summary)
+
+
+if __name__ == "__main__":
+    print("\n".join(main().lines))

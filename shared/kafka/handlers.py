@@ -1,0 +1,117 @@
+"""Typed event handlers and the subscription that lists them.
+
+A service declares what it consumes by registering a handler per contract class:
+
+    subscription = Subscription()
+
+    @subscription.on(OrganizationRegistered)
+    async def invite(event: Delivered[OrganizationRegistered], uow: EventsUnitOfWork) -> None:
+        ...
+
+The handler receives the contract's typed payload (`event.payload`) with the event's
+CloudEvents attributes and Kafka position, and a unit of work whose writes record that this
+event was applied (`shared.storage.repository`). Topics come from the contracts themselves,
+and a consumer decodes only the contracts its subscription names.
+
+A projection that can write many events at once registers a batch form with `on_batch`: it
+receives the consecutive events of one partition in order and must be idempotent per event
+(after a failure the consumer retries the events one by one, so some may land twice).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Generic, TypeVar
+
+from shared.events.base import EventContract
+from shared.events.catalog import by_type
+from shared.events.topics import Topic
+from shared.storage.repository import Position, UnitOfWork
+
+C = TypeVar("C", bound=EventContract)
+U = TypeVar("U", bound=UnitOfWork)
+
+
+@dataclass(frozen=True)
+class Delivered(Generic[C]):
+    """An event as a handler receives it."""
+
+    payload: C
+    id: str
+    source: str
+    type: str
+    time: datetime | None
+    correlation_id: str | None
+    position: Position
+
+    @property
+    def dedup_key(self) -> str:
+        """CloudEvents identity: `source` + `id` is unique per event (spec §3.1.1)."""
+        return f"{self.source}|{self.id}"
+
+
+Handler = Callable[[Delivered[C], U], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Delivered[C]], U], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """How one contract is handled: one event at a time, or a batch at a time."""
+
+    contract: type[EventContract]
+    handle: Handler[Any, Any] | None = None
+    handle_batch: BatchHandler[Any, Any] | None = None
+
+
+class Subscription(Generic[U]):
+    """What one service consumes: a handler per event contract."""
+
+    def __init__(self) -> None:
+        self._registrations: dict[type[EventContract], Registration] = {}
+        self._by_type: dict[str, Registration] = {}
+
+    def on(self, *contracts: type[C]) -> Callable[[Handler[C, U]], Handler[C, U]]:
+        """Register the handler of one contract, or of several that share a base class."""
+
+        def register(handler: Handler[C, U]) -> Handler[C, U]:
+            for contract in contracts:
+                self._add(Registration(contract, handle=handler))
+            return handler
+
+        return register
+
+    def on_batch(self, contract: type[C]) -> Callable[[BatchHandler[C, U]], BatchHandler[C, U]]:
+        def register(handler: BatchHandler[C, U]) -> BatchHandler[C, U]:
+            self._add(Registration(contract, handle_batch=handler))
+            return handler
+
+        return register
+
+    def include(self, other: Subscription[Any]) -> None:
+        """Adopt another subscription's handlers (a projection shared by several services)."""
+        for registration in other._registrations.values():
+            self._add(registration)
+
+    def _add(self, registration: Registration) -> None:
+        if registration.contract in self._registrations:
+            raise ValueError(f"{registration.contract.__name__} already has a handler")
+        self._registrations[registration.contract] = registration
+        by_type(self._registrations)  # two contracts claiming one type fail here, at import
+        self._by_type[registration.contract.ce_type()] = registration
+
+    @property
+    def contracts(self) -> dict[str, type[EventContract]]:
+        """`{CloudEvents type: contract}` of what this subscription decodes."""
+        return by_type(self._registrations)
+
+    @property
+    def topics(self) -> list[Topic]:
+        return sorted({contract.topic for contract in self._registrations})
+
+    def registration_for(self, ce_type: str) -> Registration | None:
+        return self._by_type.get(ce_type)
+
+    def __bool__(self) -> bool:
+        return bool(self._registrations)
