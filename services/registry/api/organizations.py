@@ -173,7 +173,7 @@ async def update(organization_id: str, body: OrganizationPatch, uow: UoW, caller
 @router.delete(
     "/{organization_id}",
     summary="Retiro del registro: se borran los datos personales y queda constancia del retiro",
-    responses=problem_responses(401, 403, 404, 410),
+    responses=problem_responses(401, 403, 404, 409, 410),
     openapi_extra=KEY_REQUIRED,
 )
 async def withdraw(organization_id: str, uow: UoW, caller: Caller) -> StatusChange:
