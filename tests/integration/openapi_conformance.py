@@ -3,8 +3,9 @@
 `find_nonconformance` runs schemathesis' own engine (what `schemathesis run` runs) in-process
 against a service that is already up: the examples, coverage, fuzzing and stateful phases, with
 every check of the installed schemathesis (`--checks all`), once per set of headers (say
-anonymous and staff), and returns what it found as `Finding`s; a test asserts there are none
-and prints `report(findings)` when there are.
+anonymous and staff), and returns what it found as `Finding`s, with the links the stateful
+phase followed; a test asserts there are no findings and prints `report(findings)` when there
+are.
 
 Generated path ids would only ever meet 404s, so a service's test module passes
 `point_at_records`, which replaces generated ids with ids of records it seeded, just before
@@ -35,6 +36,15 @@ from schemathesis.generation.case import Case
 from schemathesis.hooks import GLOBAL_HOOK_DISPATCHER
 
 PHASES = ("examples", "coverage", "fuzzing", "stateful")
+
+
+@dataclass
+class Run:
+    """What one `find_nonconformance` call found, and which links its stateful phase followed
+    (`"POST /v1/things -> GET /v1/things/{thing_id}"`)."""
+
+    findings: list[Finding]
+    links_followed: set[str]
 
 
 @dataclass(frozen=True)
@@ -103,12 +113,18 @@ def find_nonconformance(
     point_at_records: Callable[[Case[Any]], None] | None = None,
     phases: Iterable[str] = PHASES,
     max_examples: int = 25,
+    stateful_examples: int | None = None,
     max_steps: int | None = None,
     seed: int = 1,
     workers: int = 1,
-) -> list[Finding]:
-    """Every distinct failure schemathesis' checks find, for each header set in turn."""
+) -> Run:
+    """Every distinct failure schemathesis' checks find, for each header set in turn.
+
+    `max_examples` bounds the cases per operation of the fuzzing phase and the scenarios of the
+    stateful phase (`stateful_examples` if given: scenarios are cheap and reach further links);
+    the examples and coverage phases enumerate the schema once."""
     findings: dict[tuple[str, str, str, str], Finding] = {}
+    links: set[str] = set()
     pointer = _pointer(point_at_records) if point_at_records is not None else None
     if pointer is not None:
         GLOBAL_HOOK_DISPATCHER.register_hook_with_name(pointer, "before_call")
@@ -118,12 +134,14 @@ def find_nonconformance(
             schema.config.update(workers=workers)
             if max_steps is not None:
                 schema.config.phases.stateful.max_steps = max_steps
-            for finding in _run(schema, label):
+            if stateful_examples is not None:
+                schema.config.phases.stateful.generation.update(max_examples=stateful_examples)
+            for finding in _run(schema, label, links):
                 findings.setdefault(finding.key(), finding)
     finally:
         if pointer is not None:
             GLOBAL_HOOK_DISPATCHER.unregister(pointer)
-    return list(findings.values())
+    return Run(list(findings.values()), links)
 
 
 def report(findings: Sequence[Finding]) -> str:
@@ -165,6 +183,14 @@ def _pointer(
     return before_call
 
 
+def _followed(recorder: Any) -> Iterable[str]:
+    for node in recorder.cases.values():
+        if node.transition is not None and node.is_transition_applied and node.parent_id:
+            parent = recorder.cases.get(node.parent_id)
+            if parent is not None:
+                yield f"{parent.value.operation.label} -> {node.value.operation.label}"
+
+
 def _excerpt(response: Any) -> str:
     if response is None:
         return ""
@@ -172,10 +198,11 @@ def _excerpt(response: Any) -> str:
     return body[:300]
 
 
-def _run(schema: Any, label: str) -> Iterable[Finding]:
+def _run(schema: Any, label: str, links: set[str]) -> Iterable[Finding]:
     for event in from_schema(schema).execute():
         if isinstance(event, events.ScenarioFinished):
             recorder = event.recorder
+            links.update(_followed(recorder))
             for case_id, checks in recorder.checks.items():
                 for check in checks:
                     info = check.failure_info
