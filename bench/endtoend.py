@@ -2,8 +2,9 @@
 shows it, at half the peak rate the path sustains.
 
 First the peak: a closed loop of ``BENCH_E2E_PEAK_EVENTS`` (600) pings from 16 concurrent
-clients, over the time from the first request until the events, metrics and notifier
-services have all applied the last one (so a backlog growing in any of them counts).
+connections (`bench.loadgen`), over the time from the first request until the events,
+metrics and notifier services have all applied the last one (so a backlog growing in any of
+them counts).
 Then an open loop at half that rate for ``BENCH_E2E_SECONDS`` (45): requests leave on a
 fixed schedule whatever the answers (latencies do not slow the load down). For every ping:
 202 received (client clock) → `sent_at` (the registry's clock when it built the event, just
@@ -28,6 +29,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
+from bench import loadgen
 from bench.common import Section, percentile, process_pids
 from bench.profile import Watch
 from shared.kafka.clients import describe_partitions
@@ -68,18 +70,16 @@ async def applied_now(http: httpx.AsyncClient) -> dict[str, float]:
 
 
 async def peak(count: int, concurrency: int) -> tuple[float, float]:
-    """Pings per second the whole path sustains (closed loop), and the seconds it took."""
-    semaphore = asyncio.Semaphore(concurrency)
-    async with httpx.AsyncClient(base_url=REGISTRY, headers=STAFF, timeout=60) as http:
+    """Pings per second the whole path sustains (closed loop, `bench.loadgen`), and the
+    seconds it took."""
+    url = f"{REGISTRY}/v1/system/pings"
+    requests = [loadgen.encode_post(url, {"message": f"peak-{i}"}, STAFF) for i in range(count)]
+    async with httpx.AsyncClient(timeout=60) as http:
         before = await applied_now(http)
-
-        async def one(i: int) -> None:
-            async with semaphore:
-                response = await http.post("/v1/system/pings", json={"message": f"peak-{i}"})
-                response.raise_for_status()
-
         started = time.perf_counter()
-        await asyncio.gather(*(one(i) for i in range(count)))
+        answers = await loadgen.post_all(url, requests, concurrency)
+        if answers.statuses.get(202, 0) != count:
+            raise RuntimeError(f"pings refused: {answers.statuses}")
         await wait_applied(http, before, count)
         seconds = time.perf_counter() - started
     return count / seconds, seconds
@@ -245,7 +245,7 @@ def main() -> Section:
         "## 3. End to end: a ping's 202 until another service's projection shows it",
         "",
         f"Peak the path sustains: **{rate:.1f} pings/s** ({peak_count} pings, {concurrency} "
-        f"concurrent clients, {peak_seconds:.1f} s from the first request until events, "
+        f"connections, {peak_seconds:.1f} s from the first request until events, "
         "metrics and notifier had all applied the last one). Then an open loop at half of it, "
         f"**{half:.1f} pings/s** for {seconds} s ({sent} accepted, {loop.failures} refused, "
         f"{loop.late_starts} requests left more than 50 ms late), latencies in ms:",
