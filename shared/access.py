@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from shared.auth import bearer_token, forbidden, same_secret, unauthorized
+from shared.openapi import KEY_REQUIRED
 from shared.principals import ANONYMOUS, BOOTSTRAP_STAFF_ID, Principal
 from shared.problems import problem_responses
 from shared.runtime import Runtime, get_runtime
@@ -77,6 +78,7 @@ router = APIRouter(prefix="/v1", tags=["acceso"])
     "/me",
     summary="A quién pertenece la clave de API (la misma clave sirve en todos los servicios)",
     responses=problem_responses(401),
+    openapi_extra=KEY_REQUIRED,
 )
 async def who_am_i(caller: Caller) -> Identity:
     if caller.kind == "anonymous" or caller.id is None:

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 log = structlog.get_logger(__name__)
 
@@ -160,6 +161,24 @@ def errors_from_pydantic(raw_errors: Any) -> list[dict[str, str]]:
     return [{"field": _field(e.get("loc", ())), "message": spanish_message(e)} for e in raw_errors]
 
 
+_METHOD_ORDER = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
+def allowed_methods(request: Request) -> str:
+    """`Allow` for a 405: the methods of every route on the request's path.
+
+    Starlette's own 405 lists the methods of the first route that matched the path only, and
+    FastAPI makes one route per method, so `GET, PATCH, DELETE` on one path came out as `GET`.
+    """
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches(request.scope)
+        if match != Match.NONE:
+            methods.update(getattr(route, "methods", None) or ())
+    order = {method: index for index, method in enumerate(_METHOD_ORDER)}
+    return ", ".join(sorted(methods, key=lambda m: (order.get(m, len(order)), m)))
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     async def on_problem(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, Problem)
@@ -178,9 +197,11 @@ def install_problem_handlers(app: FastAPI) -> None:
             detail = "No se pudo leer el cuerpo de la solicitud: envíe JSON en UTF-8."
         if exc.status_code == 404 and detail == "Not Found":
             detail = "El recurso solicitado no existe."
+        headers = getattr(exc, "headers", None)
         if exc.status_code == 405:
             detail = "Este método no está permitido en este recurso."
-        problem = Problem(exc.status_code, detail, headers=getattr(exc, "headers", None))
+            headers = {**(headers or {}), "Allow": allowed_methods(request)}
+        problem = Problem(exc.status_code, detail, headers=headers)
         return problem_response(problem, request.url.path)
 
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -194,35 +215,34 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(Exception, on_unexpected)
 
 
+# The body of every error response, in OpenAPI (JSON Schema); `shared.openapi` refers to it.
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "required": ["type", "title", "status"],
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["field", "message"],
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                },
+            },
+        },
+    },
+}
+
 # OpenAPI description of an error response, for `responses={404: PROBLEM_RESPONSE, …}`.
 PROBLEM_RESPONSE: dict[str, Any] = {
     "description": "Error (RFC 9457)",
-    "content": {
-        PROBLEM_JSON: {
-            "schema": {
-                "type": "object",
-                "required": ["type", "title", "status"],
-                "properties": {
-                    "type": {"type": "string"},
-                    "title": {"type": "string"},
-                    "status": {"type": "integer"},
-                    "detail": {"type": "string"},
-                    "instance": {"type": "string"},
-                    "errors": {
-                        "type": "array",
-                        "items": {
-                            "type": "object",
-                            "required": ["field", "message"],
-                            "properties": {
-                                "field": {"type": "string"},
-                                "message": {"type": "string"},
-                            },
-                        },
-                    },
-                },
-            }
-        }
-    },
+    "content": {PROBLEM_JSON: {"schema": PROBLEM_SCHEMA}},
 }
 
 

@@ -26,6 +26,7 @@ from shared.errors import DomainError
 from shared.kafka.consumer import ReliableConsumer
 from shared.kafka.handlers import Subscription
 from shared.metrics import install_http_metrics
+from shared.openapi import install_openapi
 from shared.principals import Authenticator, LivePrincipals
 from shared.problems import Problem, install_problem_handlers, problem_response, problem_responses
 from shared.settings import ServiceSettings
@@ -191,6 +192,7 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         responses=problem_responses(400, 500),
     )
     install_problem_handlers(app)
+    install_openapi(app)
 
     async def on_concurrent_modification(request: Request, exc: Exception) -> JSONResponse:
         problem = Problem(

@@ -7,21 +7,34 @@ Canonical form: the body with dots as thousands separators, a hyphen and an uppe
 digit, e.g. ``"76.086.428-5"``, ``"6-K"``. Leading zeros of the body are dropped.
 
 Accepted input: surrounding spaces; the body with or without dots (if present they must group
-thousands correctly); with or without the hyphen; lower-case ``k``; leading zeros. The body has
-1 to 8 significant digits (organisations are usually between 1.000.000 and 99.999.999, but any
-body from 1 is accepted).
+thousands correctly, without leading zeros); with or without the hyphen; lower-case ``k``;
+leading zeros when there are no dots. The body has 1 to 8 significant digits (organisations
+are usually between 1.000.000 and 99.999.999, but any body from 1 is accepted).
+``RUT_PATTERN`` says the same as a JSON Schema pattern; only the check digit is left out.
 """
 
 from __future__ import annotations
 
 import re
 
-__all__ = ["InvalidRut", "check_digit", "format_rut", "is_valid_rut", "normalize_rut"]
+from shared.fields import SPACE
+
+__all__ = [
+    "RUT_PATTERN",
+    "InvalidRut",
+    "check_digit",
+    "format_rut",
+    "is_valid_rut",
+    "normalize_rut",
+]
 
 _MAX_BODY = 99_999_999
 
-# Body either plain digits or dotted in groups of three; then an optional hyphen and the digit.
-_RUT_RE = re.compile(r"^(\d{1,3}(?:\.\d{3})+|\d+)-?([0-9K])$", re.ASCII)
+# Body either plain digits (maybe zero-padded) or dotted in groups of three, 1 to 8 significant
+# digits; then an optional hyphen and the check digit.
+_BODY = r"0*[1-9][0-9]{0,7}|[1-9][0-9]{0,2}\.[0-9]{3}|[1-9][0-9]?\.[0-9]{3}\.[0-9]{3}"
+_RUT_RE = re.compile(rf"^({_BODY})-?([0-9K])$")
+RUT_PATTERN = rf"^[{SPACE}]*(?:{_BODY})-?[0-9Kk][{SPACE}]*$"
 
 
 class InvalidRut(ValueError):

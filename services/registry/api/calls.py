@@ -11,9 +11,19 @@ from services.registry.domain.calls import (
     RegistrationCallCreate,
     RegistrationCallPatch,
 )
+from shared.openapi import KEY_REQUIRED, link_to, links, merge
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/calls", tags=["convocatorias"])
+
+_CALL = "/v1/calls/{call_id}"
+_BY_ID = {"call_id": "$response.body#/id"}
+_AFTER_OPENING = links(
+    201,
+    convocatoria=link_to("GET", _CALL, **_BY_ID),
+    cambiar=link_to("PATCH", _CALL, **_BY_ID),
+    cerrar=link_to("POST", _CALL + "/closure", **_BY_ID),
+)
 
 
 @router.get("", summary="Convocatorias, de la más antigua a la más reciente")
@@ -31,6 +41,7 @@ async def get_call(call_id: str, uow: UoW) -> RegistrationCall:
     status_code=201,
     summary="El equipo abre una convocatoria con su ventana de inscripción",
     responses=problem_responses(401, 403, 409, 422),
+    openapi_extra=merge(KEY_REQUIRED, _AFTER_OPENING),
 )
 async def open_call(body: RegistrationCallCreate, uow: UoW, staff: Staff) -> RegistrationCall:
     return await application.open_call(uow, body, staff_id(staff), now())
@@ -40,6 +51,7 @@ async def open_call(body: RegistrationCallCreate, uow: UoW, staff: Staff) -> Reg
     "/{call_id}",
     summary="El equipo cambia el nombre, la ventana o la exclusividad",
     responses=problem_responses(401, 403, 404, 409, 422),
+    openapi_extra=KEY_REQUIRED,
 )
 async def update_call(
     call_id: str, body: RegistrationCallPatch, uow: UoW, staff: Staff
@@ -51,6 +63,7 @@ async def update_call(
     "/{call_id}/closure",
     summary="El equipo cierra la convocatoria antes de tiempo",
     responses=problem_responses(401, 403, 404, 409),
+    openapi_extra=KEY_REQUIRED,
 )
 async def close_call(call_id: str, uow: UoW, staff: Staff) -> RegistrationCall:
     return await application.close_call(uow, call_id, staff_id(staff), now())

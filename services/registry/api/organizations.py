@@ -44,9 +44,33 @@ from services.registry.domain.views import (
     public_view_or_error,
     staff_view,
 )
+from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/organizations", tags=["organizaciones"])
+
+_ORG = "/v1/organizations/{organization_id}"
+_BY_ID = {"organization_id": "$response.body#/id"}
+# OpenAPI links: what the id an answer carries opens up. A registration is pending, which the
+# public cannot read (404), so the profile is linked from the answers that make it active or
+# that only staff get. Nothing links to the withdrawal (DELETE): it is final, and a tool that
+# follows links would meet 410 on every operation after it.
+_AFTER_REGISTRATION = links(
+    201,
+    actualizar=link_to("PATCH", _ORG, **_BY_ID),
+    confirmar=link_to("POST", _ORG + "/confirmation", **_BY_ID),
+    reenviar_confirmacion=link_to("POST", _ORG + "/confirmation-request", **_BY_ID),
+    activar=link_to("POST", _ORG + "/activation", **_BY_ID),
+    rotar_clave=link_to("POST", _ORG + "/api-key", **_BY_ID),
+    verificar=link_to("POST", _ORG + "/verification", **_BY_ID),
+    suspender=link_to("POST", _ORG + "/suspension", **_BY_ID),
+    reincorporar=link_to("POST", _ORG + "/reinstatement", **_BY_ID),
+)
+_PROFILE_LINKS = {
+    "ficha": link_to("GET", _ORG, **_BY_ID),
+    "actualizar": link_to("PATCH", _ORG, **_BY_ID),
+}
+_AFTER_KEY = merge(KEY_REQUIRED, links(200, **_PROFILE_LINKS))
 
 
 class Registered(BaseModel):
@@ -82,6 +106,7 @@ def _status_change(org: Organization) -> StatusChange:
     status_code=201,
     summary="Autoinscripción de una organización articuladora",
     responses=problem_responses(409, 422),
+    openapi_extra=_AFTER_REGISTRATION,
 )
 async def register(body: OrganizationCreate, uow: UoW, response: Response) -> Registered:
     org = await application.register(uow, body, now())
@@ -119,6 +144,7 @@ def _csv(entries: Iterator[CatalogEntry], chunk: int = 500) -> Iterator[str]:
     summary="Ficha de una organización (pública; la propia organización y el equipo ven más)",
     response_model=StaffProfile | OwnerProfile | PublicProfile,
     responses=problem_responses(401, 404, 410),
+    openapi_extra=KEY_OPTIONAL,
 )
 async def get_organization(organization_id: str, uow: UoW, caller: Caller) -> Any:
     if caller.is_staff:
@@ -136,6 +162,7 @@ async def get_organization(organization_id: str, uow: UoW, caller: Caller) -> An
     summary="Actualiza la ficha (la propia organización o el equipo)",
     response_model=StaffProfile | OwnerProfile,
     responses=problem_responses(401, 403, 404, 409, 410, 422),
+    openapi_extra=KEY_REQUIRED,
 )
 async def update(organization_id: str, body: OrganizationPatch, uow: UoW, caller: Caller) -> Any:
     require_owner_or_staff(organization_id, caller)
@@ -146,7 +173,8 @@ async def update(organization_id: str, body: OrganizationPatch, uow: UoW, caller
 @router.delete(
     "/{organization_id}",
     summary="Retiro del registro: se borran los datos personales y queda constancia del retiro",
-    responses=problem_responses(401, 403, 404, 410),
+    responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=KEY_REQUIRED,
 )
 async def withdraw(organization_id: str, uow: UoW, caller: Caller) -> StatusChange:
     require_owner_or_staff(organization_id, caller)
@@ -157,6 +185,7 @@ async def withdraw(organization_id: str, uow: UoW, caller: Caller) -> StatusChan
     "/{organization_id}/confirmation",
     summary="Confirma el correo con el token recibido; entrega la clave de API una sola vez",
     responses=problem_responses(403, 404, 409, 410),
+    openapi_extra=links(200, **_PROFILE_LINKS),
 )
 async def confirm(organization_id: str, body: ConfirmationInput, uow: UoW) -> KeyIssued:
     return _key_issued(await application.confirm(uow, organization_id, body.token, now()))
@@ -177,6 +206,7 @@ async def renew_confirmation(organization_id: str, uow: UoW) -> Registered:
     "/{organization_id}/activation",
     summary="El equipo activa una inscripción pendiente en nombre de la organización",
     responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=_AFTER_KEY,
 )
 async def activate(organization_id: str, body: ReasonInput, uow: UoW, staff: Staff) -> KeyIssued:
     return _key_issued(
@@ -188,6 +218,7 @@ async def activate(organization_id: str, body: ReasonInput, uow: UoW, staff: Sta
     "/{organization_id}/api-key",
     summary="Rota la clave de API (la anterior deja de servir)",
     responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=_AFTER_KEY,
 )
 async def rotate_api_key(organization_id: str, uow: UoW, caller: Caller) -> KeyIssued:
     require_owner_or_staff(organization_id, caller)
@@ -198,6 +229,7 @@ async def rotate_api_key(organization_id: str, uow: UoW, caller: Caller) -> KeyI
     "/{organization_id}/verification",
     summary="El equipo marca (o desmarca) una organización como verificada",
     responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=_AFTER_KEY,
 )
 async def verify(
     organization_id: str, body: VerificationInput, uow: UoW, staff: Staff
@@ -212,6 +244,7 @@ async def verify(
     "/{organization_id}/suspension",
     summary="El equipo suspende una organización (sale del directorio)",
     responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=_AFTER_KEY,
 )
 async def suspend(organization_id: str, body: ReasonInput, uow: UoW, staff: Staff) -> StatusChange:
     org = await application.suspend(uow, organization_id, body.reason, staff_id(staff), now())
@@ -222,6 +255,7 @@ async def suspend(organization_id: str, body: ReasonInput, uow: UoW, staff: Staf
     "/{organization_id}/reinstatement",
     summary="El equipo levanta la suspensión",
     responses=problem_responses(401, 403, 404, 409, 410),
+    openapi_extra=_AFTER_KEY,
 )
 async def reinstate(
     organization_id: str, body: ReasonInput, uow: UoW, staff: Staff

@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from services.registry import application
 from services.registry.api.deps import Staff, UoW, now
+from shared.openapi import KEY_REQUIRED
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/system", tags=["sistema"])
@@ -25,6 +26,7 @@ class PingAccepted(BaseModel):
     status_code=202,
     summary="Envía un evento de sistema que los otros tres servicios registran",
     responses=problem_responses(401, 403, 422),
+    openapi_extra=KEY_REQUIRED,
 )
 async def post_ping(body: PingRequest, uow: UoW, _staff: Staff) -> PingAccepted:
     sent = await application.ping(uow, body.message, now())

@@ -9,13 +9,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.registry.api.deps import Resources, Staff, UoW, loaded_catalog
 from services.registry.domain.catalog import CountableField, StaffFilter
 from services.registry.domain.duplicates import DuplicateWarning, find_duplicates
 from services.registry.domain.organization import OrganizationStatus
 from services.registry.domain.views import StaffProfile, staff_view
+from shared.fields import Timestamp
+from shared.openapi import KEY_REQUIRED
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/staff", tags=["equipo"])
@@ -28,8 +30,8 @@ class RegistrationFilters(BaseModel):
 
     status: OrganizationStatus | None = None
     call_id: str | None = Field(default=None, max_length=64)
-    registered_from: AwareDatetime | None = None
-    registered_to: AwareDatetime | None = None
+    registered_from: Timestamp | None = None
+    registered_to: Timestamp | None = None
 
     def where(self) -> StaffFilter:
         return StaffFilter(
@@ -73,6 +75,7 @@ class Summary(BaseModel):
     "/organizations",
     summary="Fichas completas; las pendientes traen avisos de posibles duplicados",
     responses=problem_responses(401, 403, 503),
+    openapi_extra=KEY_REQUIRED,
 )
 async def list_organizations(
     query: Annotated[StaffQuery, Query()], uow: UoW, resources: Resources, _staff: Staff
@@ -95,6 +98,7 @@ async def list_organizations(
     "/registrations/summary",
     summary="Cuántas organizaciones se inscribieron, por un campo, en un período",
     responses=problem_responses(401, 403, 503),
+    openapi_extra=KEY_REQUIRED,
 )
 async def registrations_summary(
     query: Annotated[SummaryQuery, Query()], resources: Resources, _staff: Staff

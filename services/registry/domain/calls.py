@@ -22,11 +22,11 @@ from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
-    AfterValidator,
     BaseModel,
     ConfigDict,
     StrictBool,
     StringConstraints,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
@@ -41,6 +41,7 @@ from shared.events.registry import (
     RegistrationCallOpened,
     RegistrationCallUpdated,
 )
+from shared.fields import NOT_NULL, Timestamp, text_schema, trimmed
 
 __all__ = [
     "RegistrationCall",
@@ -62,14 +63,11 @@ def _chile_zone() -> ZoneInfo:
 _CHILE: Final = _chile_zone()
 
 
-def _aware(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        raise ValueError("Debe incluir la zona horaria, por ejemplo 2026-09-01T09:00:00-03:00.")
-    return value
-
-
-AwareDatetime = Annotated[datetime, AfterValidator(_aware)]
-CallName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
+# RFC 3339 with its offset ("Debe incluir la zona horaria…" without one).
+AwareDatetime = Timestamp
+CallName = Annotated[
+    str, StringConstraints(max_length=200), trimmed(3), WithJsonSchema(text_schema(3, 200))
+]
 _WINDOW_ERROR = "El cierre debe ser posterior a la apertura."
 
 
@@ -78,7 +76,7 @@ def _local(moment: datetime) -> str:
 
 
 class RegistrationCallCreate(BaseModel):
-    """Body of the staff request that schedules a call."""
+    """Body of the staff request that schedules a call; `closes_at` after `opens_at`."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -95,14 +93,15 @@ class RegistrationCallCreate(BaseModel):
 
 
 class RegistrationCallPatch(BaseModel):
-    """Partial change of a call (the window is checked again on the merged call)."""
+    """Partial change of a call (the window is checked again on the merged call); a field left
+    out keeps its value, null is refused."""
 
     model_config = ConfigDict(extra="forbid")
 
-    name: CallName | None = None
-    opens_at: AwareDatetime | None = None
-    closes_at: AwareDatetime | None = None
-    exclusive: StrictBool | None = None
+    name: Annotated[CallName | None, NOT_NULL] = None
+    opens_at: Annotated[AwareDatetime | None, NOT_NULL] = None
+    closes_at: Annotated[AwareDatetime | None, NOT_NULL] = None
+    exclusive: Annotated[StrictBool | None, NOT_NULL] = None
 
     @field_validator("name", "opens_at", "closes_at", "exclusive", mode="before")
     @classmethod
@@ -181,10 +180,15 @@ class RegistrationCall(BaseModel):
         now: datetime,
         existing: Iterable[RegistrationCall] = (),
     ) -> tuple[RegistrationCall, list[RegistrationCallUpdated]]:
-        """Rename, move the window or toggle exclusivity; nothing changed, no event."""
+        """Rename, move the window or toggle exclusivity; nothing changed, no event.
+
+        The merged window must close after it opens when the change moves it; a call closed
+        before it opened has an empty window, and renaming it is still a valid change.
+        """
         sent = patch.model_dump(exclude_unset=True)
         new = self.model_copy(update={**sent, "updated_at": now})
-        if new.closes_at <= new.opens_at:
+        moved = "opens_at" in sent or "closes_at" in sent
+        if moved and new.closes_at <= new.opens_at:
             raise InvalidInput(
                 _WINDOW_ERROR, errors=[{"field": "closes_at", "message": _WINDOW_ERROR}]
             )

@@ -2,20 +2,21 @@
 
 Text search matches every word of the normalised query (no accents, lower case) inside the
 normalised name and short name. The order is (normalised name, id): unique, so pages never
-repeat or skip a row, and the cursor is the last row's pair, opaque to clients (base64url JSON).
+repeat or skip a row, and the cursor is the last row's pair, opaque to clients: the UTF-8 bytes
+of each, in hexadecimal, joined by a hyphen. Any text of that form is a position in the order
+(bytes that are not UTF-8 read as U+FFFD), so the document's `pattern` for `cursor` is exactly
+what the directory accepts; anything else is refused with 422.
 """
 
 from __future__ import annotations
 
-import base64
-import binascii
 import csv
 import io
-import json
+import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
 
 from services.registry.domain.errors import InvalidCursor
 from services.registry.domain.profile import (
@@ -40,6 +41,10 @@ __all__ = [
 ]
 
 MAX_SEARCH_WORDS: Final = 6
+# The name's sort key and the id, each as UTF-8 bytes in hexadecimal (the id never empty).
+CURSOR_PATTERN: Final = r"^(?:[0-9a-f]{2})*-(?:[0-9a-f]{2})+$"
+CURSOR_MAX_LENGTH: Final = 8192
+_CURSOR = re.compile(CURSOR_PATTERN)
 _BAD_CURSOR = "El cursor no es válido; use el valor next_cursor de la respuesta anterior."
 
 
@@ -54,11 +59,25 @@ class DirectoryQuery(BaseModel):
     role: Role | None = None
     sector: Sector | None = None
     scope: Scope | None = None
-    q: Annotated[str, StringConstraints(strip_whitespace=True, max_length=100)] | None = Field(
+    q: Annotated[str, StringConstraints(max_length=100)] | None = Field(
         default=None, description="Busca en el nombre y el nombre corto, sin tildes."
     )
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Annotated[str, StringConstraints(max_length=600)] | None = None
+    cursor: (
+        Annotated[
+            str,
+            StringConstraints(max_length=CURSOR_MAX_LENGTH),
+            WithJsonSchema(
+                {
+                    "type": "string",
+                    "maxLength": CURSOR_MAX_LENGTH,
+                    "pattern": CURSOR_PATTERN,
+                    "description": "El valor next_cursor de la página anterior.",
+                }
+            ),
+        ]
+        | None
+    ) = None
     format: Literal["json", "csv"] = "json"
 
 
@@ -68,24 +87,21 @@ class DirectoryPage(BaseModel):
 
 
 def encode_cursor(name_sort: str, organization_id: str) -> str:
-    raw = json.dumps([name_sort, organization_id], ensure_ascii=False, separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return "-".join(
+        part.encode("utf-8", "surrogatepass").hex() for part in (name_sort, organization_id)
+    )
 
 
 def decode_cursor(cursor: str) -> tuple[str, str]:
     """The (name_sort, id) a cursor points after; ``InvalidCursor`` for anything else."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        value = json.loads(raw.decode())
-    except (binascii.Error, ValueError):  # UnicodeDecodeError and JSONDecodeError included
-        value = None
-    if (
-        not isinstance(value, list)
-        or len(value) != 2
-        or not all(isinstance(part, str) and len(part) <= 300 for part in value)
-    ):
+    if _CURSOR.fullmatch(cursor) is None:
         raise InvalidCursor(_BAD_CURSOR, errors=[{"field": "cursor", "message": _BAD_CURSOR}])
-    return value[0], value[1]
+    name, _, organization_id = cursor.partition("-")
+    return _text(name), _text(organization_id)
+
+
+def _text(hexadecimal: str) -> str:
+    return bytes.fromhex(hexadecimal).decode("utf-8", errors="replace")
 
 
 # --- CSV --------------------------------------------------------------------------------------

@@ -14,20 +14,25 @@ Decisions:
   a canonical order (north to south, CUT code, declaration order), so reordering them is not
   reported as a change.
 * ``year_founded`` cannot be in the future, but "now" is not the validator's to read: the
-  domain checks it against its ``now`` (``check_year_founded``).
+  domain checks it against its ``now`` (``check_year_founded``); the document states this
+  year as the maximum.
+* The OpenAPI schema of every field says what its validation accepts (``shared.fields``):
+  lengths count what is sent, patterns say what trimming, control characters, URLs, e-mail
+  addresses, phones and RUTs may look like. What JSON Schema cannot say is in the
+  descriptions: a RUT's check digit, comunas within the regions (or the head office's), and,
+  in a PATCH, the same rules on the merged profile. Codes (regions, comunas) are documented in
+  their canonical form; lower case and surrounding spaces are forgiven.
 """
 
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final
 from urllib.parse import urlsplit, urlunsplit
 
-from email_validator import EmailNotValidError, validate_email
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -43,7 +48,16 @@ from pydantic import (
 )
 from pydantic.json_schema import SkipJsonSchema
 
-from shared.reference.rut import normalize_rut
+from shared.fields import (
+    BLANK_TO_NONE,
+    NOT_NULL,
+    SPACE,
+    json_number,
+    or_blank,
+    text_schema,
+    trimmed,
+)
+from shared.reference.rut import RUT_PATTERN, normalize_rut
 from shared.reference.territory import (
     COMUNAS,
     MACROZONE_IDS,
@@ -161,7 +175,8 @@ UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
 
 
 def _region(value: str) -> str:
-    code = value.strip().upper()
+    code = value.strip()
+    code = code.upper() if code.isascii() else code
     if not is_region(code):
         raise ValueError(
             f"Región desconocida: {value!r}. Use un código ISO 3166-2:CL, por ejemplo 'CL-RM'."
@@ -213,39 +228,55 @@ def _comuna(value: str, info: ValidationInfo) -> str:
     return cut
 
 
-ComunaCode = Annotated[str, AfterValidator(_comuna)]
+ComunaCode = Annotated[
+    str,
+    AfterValidator(_comuna),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "enum": sorted(COMUNAS),
+            "description": "Código CUT de la comuna, en una de las regiones (o la de la sede).",
+        }
+    ),
+]
 
 
-def _single_line(value: str) -> str:
-    if any(unicodedata.category(c) == "Cc" for c in value):
-        raise ValueError("No debe contener saltos de línea ni caracteres de control.")
-    return value
+_NAME = text_schema(2, 200)
+_SHORT_NAME = text_schema(1, 80)
+_DESCRIPTION = text_schema(1, 2000, multiline=True)
+_PERSON_NAME = text_schema(2, 120)
+_REASON = text_schema(3, 500, multiline=True)
 
+LegalName = Annotated[str, StringConstraints(max_length=200), trimmed(2), WithJsonSchema(_NAME)]
+ShortName = Annotated[
+    str, StringConstraints(max_length=80), trimmed(1), WithJsonSchema(_SHORT_NAME)
+]
+Description = Annotated[
+    str,
+    StringConstraints(max_length=2000),
+    trimmed(1, multiline=True),
+    WithJsonSchema(_DESCRIPTION),
+]
+PersonName = Annotated[
+    str, StringConstraints(max_length=120), trimmed(2), WithJsonSchema(_PERSON_NAME)
+]
+Reason = Annotated[
+    str, StringConstraints(max_length=500), trimmed(3, multiline=True), WithJsonSchema(_REASON)
+]
 
-def _multi_line(value: str) -> str:
-    if any(unicodedata.category(c) == "Cc" and c not in "\n\r\t" for c in value):
-        raise ValueError("No debe contener caracteres de control.")
-    return value
-
-
-def _blank_to_none(value: Any) -> Any:
-    """An optional text sent empty means "not given", not a too-short value."""
-    if isinstance(value, str) and not value.strip():
-        return None
-    return value
-
-
-def _bounded(min_length: int, max_length: int) -> StringConstraints:
-    return StringConstraints(strip_whitespace=True, min_length=min_length, max_length=max_length)
-
-
-LegalName = Annotated[str, _bounded(2, 200), AfterValidator(_single_line)]
-ShortName = Annotated[str, _bounded(1, 80), AfterValidator(_single_line)]
-Description = Annotated[str, _bounded(1, 2000), AfterValidator(_multi_line)]
-PersonName = Annotated[str, _bounded(2, 120), AfterValidator(_single_line)]
-Reason = Annotated[str, _bounded(3, 500), AfterValidator(_multi_line)]
-
-_HOST_LABEL = re.compile(r"^[^\W_](?:[\w-]{0,61}[^\W_])?$")
+# Host names in ASCII (an internationalised one in its xn-- form); the last label starts with a
+# letter; an optional port from 1 to 65535.
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_HOST = rf"(?:{_LABEL}\.)+{_TOP_LABEL}"
+_PORT = (
+    r"0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+)
+WEBSITE_PATTERN: Final = (
+    rf"^[{SPACE}]*[Hh][Tt][Tt][Pp][Ss]?://{_HOST}\.?(?::(?:{_PORT})?)?"
+    rf"(?:[/?#][^{SPACE}]*)?[{SPACE}]*$"
+)
+_WEBSITE = re.compile(WEBSITE_PATTERN)
 _BAD_URL = (
     "Debe ser una URL válida que comience con http:// o https:// (p. ej. https://ejemplo.cl)."
 )
@@ -253,52 +284,55 @@ _BAD_URL = (
 
 def _website(value: str) -> str:
     """An http(s) URL with a public-looking host name; scheme and host lower-cased."""
-    if any(c.isspace() for c in value):
+    if _WEBSITE.fullmatch(value) is None:
+        if "@" in urlsplit(value.strip()).netloc:
+            raise ValueError("La URL no debe incluir usuario ni contraseña.")
         raise ValueError(_BAD_URL)
-    try:
-        parts = urlsplit(value)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError as exc:
-        raise ValueError(_BAD_URL) from exc
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or not port_ok:
-        raise ValueError(_BAD_URL)
-    if parts.username is not None or parts.password is not None:
-        raise ValueError("La URL no debe incluir usuario ni contraseña.")
-    labels = parts.hostname.removesuffix(".").split(".")
-    if len(labels) < 2 or labels[-1].isdigit() or not all(_HOST_LABEL.match(x) for x in labels):
-        raise ValueError(_BAD_URL)
+    parts = urlsplit(value.strip())
     return urlunsplit(
         (parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, parts.fragment)
     )
 
 
+_WEBSITE_SCHEMA: Final = {"type": "string", "maxLength": 300, "pattern": WEBSITE_PATTERN}
 Website = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=300),
+    StringConstraints(max_length=300),
     AfterValidator(_website),
-    WithJsonSchema({"type": "string", "format": "uri", "maxLength": 300}),
+    WithJsonSchema(_WEBSITE_SCHEMA),
 ]
+
+# A dot-atom local part (RFC 5322) and a host name as above; the domain is lower-cased.
+_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL_PATTERN: Final = rf"^[{SPACE}]*{_ATOM}(?:\.{_ATOM})*@{_HOST}[{SPACE}]*$"
+_EMAIL = re.compile(EMAIL_PATTERN)
 
 
 def _email(value: str) -> str:
-    try:
-        result = validate_email(value, check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise ValueError(
-            "Debe ser un correo electrónico válido, por ejemplo nombre@ejemplo.cl."
-        ) from exc
-    return str(result.normalized)
+    if _EMAIL.fullmatch(value) is None:
+        raise ValueError("Debe ser un correo electrónico válido, por ejemplo nombre@ejemplo.cl.")
+    local, _, domain = value.strip().rpartition("@")
+    return f"{local}@{domain.lower()}"
 
 
 Email = Annotated[
     str,
-    StringConstraints(strip_whitespace=True, max_length=254),
+    StringConstraints(max_length=254),
     AfterValidator(_email),
-    WithJsonSchema({"type": "string", "format": "email", "maxLength": 254}),
+    WithJsonSchema({"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN}),
 ]
 
 _PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
 _BAD_PHONE = "Debe ser un teléfono válido, por ejemplo +56 9 1234 5678."
+# Digits with separators (spaces, parentheses, dots, hyphens, slashes) anywhere: "+" and 8 to
+# 15 digits (11 if they start with 56), or, without "+", 9 digits, 0 and 9 digits, or 56 and 9.
+_SEP = rf"[{SPACE}()./-]"
+_DIGIT = rf"[0-9]{_SEP}*"
+PHONE_PATTERN: Final = (
+    rf"^{_SEP}*(?:\+{_SEP}*(?:[0-46-9]{_SEP}*(?:{_DIGIT}){{7,14}}"
+    rf"|5{_SEP}*(?:[0-57-9]{_SEP}*(?:{_DIGIT}){{6,13}}|6{_SEP}*(?:{_DIGIT}){{9}}))"
+    rf"|(?:0{_SEP}*|5{_SEP}*6{_SEP}*)?(?:{_DIGIT}){{9}})$"
+)
 
 
 def _phone(value: str) -> str:
@@ -320,10 +354,9 @@ def _phone(value: str) -> str:
     return "+" + digits
 
 
+_PHONE_SCHEMA: Final = {"type": "string", "maxLength": 30, "pattern": PHONE_PATTERN}
 Phone = Annotated[
-    str,
-    StringConstraints(strip_whitespace=True, max_length=30),
-    AfterValidator(_phone),
+    str, StringConstraints(max_length=30), AfterValidator(_phone), WithJsonSchema(_PHONE_SCHEMA)
 ]
 
 
@@ -335,7 +368,15 @@ Rut = Annotated[
     str,
     StringConstraints(max_length=20),
     AfterValidator(_rut),
-    WithJsonSchema({"type": "string", "examples": ["76.086.428-5"], "maxLength": 20}),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "maxLength": 20,
+            "pattern": RUT_PATTERN,
+            "description": "RUT con su dígito verificador (módulo 11), con o sin puntos y guion.",
+            "examples": ["76.086.428-5"],
+        }
+    ),
 ]
 
 
@@ -348,10 +389,18 @@ def _terms(value: str) -> str:
     return value
 
 
-TermsVersion = Annotated[str, StringConstraints(max_length=20), AfterValidator(_terms)]
+TermsVersion = Annotated[
+    str,
+    StringConstraints(max_length=20),
+    AfterValidator(_terms),
+    WithJsonSchema({"type": "string", "enum": [CURRENT_TERMS_VERSION]}),
+]
 
 
 # --- lists ------------------------------------------------------------------------------------
+
+
+_UNIQUE: Final[dict[str, Any]] = {"uniqueItems": True}
 
 
 def _unique_in_order(order: Sequence[str]) -> Callable[[list[Any]], list[Any]]:
@@ -374,30 +423,41 @@ def _unique_in_order(order: Sequence[str]) -> Callable[[list[Any]], list[Any]]:
 
 Regions = Annotated[
     list[RegionCode],
-    Field(max_length=len(REGION_CODES)),
+    Field(max_length=len(REGION_CODES), json_schema_extra=_UNIQUE),
     AfterValidator(_unique_in_order(REGION_CODES)),
 ]
 Comunas = Annotated[
     list[ComunaCode],
-    Field(max_length=len(COMUNAS)),
+    Field(max_length=len(COMUNAS), json_schema_extra=_UNIQUE),
     AfterValidator(_unique_in_order(sorted(COMUNAS))),
 ]
 Roles = Annotated[
     list[Role],
-    Field(min_length=1, max_length=len(Role)),
+    Field(min_length=1, max_length=len(Role), json_schema_extra=_UNIQUE),
     AfterValidator(_unique_in_order(list(Role))),
 ]
 Themes = Annotated[
     list[Theme],
-    Field(min_length=1, max_length=len(Theme)),
+    Field(min_length=1, max_length=len(Theme), json_schema_extra=_UNIQUE),
     AfterValidator(_unique_in_order(list(Theme))),
 ]
 Traits = Annotated[
     list[Trait],
-    Field(max_length=len(Trait)),
+    Field(max_length=len(Trait), json_schema_extra=_UNIQUE),
     AfterValidator(_unique_in_order(list(Trait))),
 ]
-OptionalText = BeforeValidator(_blank_to_none)
+OptionalText = BLANK_TO_NONE
+
+
+def _until_this_year(schema: dict[str, Any]) -> None:
+    schema["maximum"] = datetime.now(UTC).year
+
+
+YearFounded = Annotated[
+    int,
+    Field(ge=FIRST_YEAR_FOUNDED, json_schema_extra=_until_this_year),
+    BeforeValidator(json_number),
+]
 
 
 def check_year_founded(year: int | None, now: datetime) -> list[dict[str, str]]:
@@ -443,7 +503,7 @@ class ContactInput(BaseModel):
 
     name: PersonName
     email: Email
-    phone: Annotated[Phone | None, OptionalText] = None
+    phone: Annotated[Phone | None, OptionalText, or_blank(_PHONE_SCHEMA)] = None
 
 
 class ConsentInput(BaseModel):
@@ -464,7 +524,7 @@ class ProfileFields(BaseModel):
     model_config = _INPUT
 
     name: LegalName
-    short_name: Annotated[ShortName | None, OptionalText] = None
+    short_name: Annotated[ShortName | None, OptionalText, or_blank(_SHORT_NAME)] = None
     sector: Sector
     legal_form: LegalForm
     head_office_region: RegionCode
@@ -476,9 +536,9 @@ class ProfileFields(BaseModel):
     links_with_others: StrictBool | None = None
     has_alliances: StrictBool | None = None
     traits: Traits = Field(default_factory=list)
-    website: Annotated[Website | None, OptionalText] = None
-    description: Annotated[Description | None, OptionalText] = None
-    year_founded: Annotated[int, Field(ge=FIRST_YEAR_FOUNDED)] | None = None
+    website: Annotated[Website | None, OptionalText, or_blank(_WEBSITE_SCHEMA)] = None
+    description: Annotated[Description | None, OptionalText, or_blank(_DESCRIPTION)] = None
+    year_founded: YearFounded | None = None
 
     @model_validator(mode="after")
     def _head_office_is_a_region(self) -> ProfileFields:
@@ -507,9 +567,9 @@ class ContactPatch(BaseModel):
 
     model_config = _INPUT
 
-    name: PersonName | None = None
-    email: Email | None = None
-    phone: Annotated[Phone | None, OptionalText] = None
+    name: Annotated[PersonName | None, NOT_NULL] = None
+    email: Annotated[Email | None, NOT_NULL] = None
+    phone: Annotated[Phone | None, OptionalText, or_blank(_PHONE_SCHEMA)] = None
 
     @field_validator("name", "email", mode="before")
     @classmethod
@@ -524,8 +584,8 @@ class ConsentPatch(BaseModel):
 
     model_config = _INPUT
 
-    publish_profile: StrictBool | None = None
-    terms_version: TermsVersion | None = None
+    publish_profile: Annotated[StrictBool | None, NOT_NULL] = None
+    terms_version: Annotated[TermsVersion | None, NOT_NULL] = None
 
     @field_validator("publish_profile", "terms_version", mode="before")
     @classmethod
@@ -554,7 +614,8 @@ _REQUIRED_IN_PROFILE = (
 class OrganizationPatch(BaseModel):
     """Body of ``PATCH /v1/organizations/{id}``: only the fields sent change.
 
-    ``null`` clears an optional field and is refused for a required one. The RUT identifies the
+    ``null`` clears an optional field and is refused for a required one (whose schema is not
+    nullable: leave it out to keep it). The RUT identifies the
     organisation and cannot change; sending it gets a field error that says so. Cross-field
     rules (comunas within regions) are checked again by the domain on the merged profile.
     """
@@ -562,24 +623,24 @@ class OrganizationPatch(BaseModel):
     model_config = _INPUT
 
     rut: SkipJsonSchema[Any] = Field(default=None, exclude=True)
-    name: LegalName | None = None
-    short_name: Annotated[ShortName | None, OptionalText] = None
-    sector: Sector | None = None
-    legal_form: LegalForm | None = None
-    head_office_region: RegionCode | None = None
-    regions: Regions | None = None
-    comunas: Comunas | None = None
-    scope: Scope | None = None
-    roles: Roles | None = None
-    themes: Themes | None = None
+    name: Annotated[LegalName | None, NOT_NULL] = None
+    short_name: Annotated[ShortName | None, OptionalText, or_blank(_SHORT_NAME)] = None
+    sector: Annotated[Sector | None, NOT_NULL] = None
+    legal_form: Annotated[LegalForm | None, NOT_NULL] = None
+    head_office_region: Annotated[RegionCode | None, NOT_NULL] = None
+    regions: Annotated[Regions | None, NOT_NULL] = None
+    comunas: Annotated[Comunas | None, NOT_NULL] = None
+    scope: Annotated[Scope | None, NOT_NULL] = None
+    roles: Annotated[Roles | None, NOT_NULL] = None
+    themes: Annotated[Themes | None, NOT_NULL] = None
     links_with_others: StrictBool | None = None
     has_alliances: StrictBool | None = None
-    traits: Traits | None = None
-    website: Annotated[Website | None, OptionalText] = None
-    description: Annotated[Description | None, OptionalText] = None
-    year_founded: Annotated[int, Field(ge=FIRST_YEAR_FOUNDED)] | None = None
-    contact: ContactPatch | None = None
-    consent: ConsentPatch | None = None
+    traits: Annotated[Traits | None, NOT_NULL] = None
+    website: Annotated[Website | None, OptionalText, or_blank(_WEBSITE_SCHEMA)] = None
+    description: Annotated[Description | None, OptionalText, or_blank(_DESCRIPTION)] = None
+    year_founded: YearFounded | None = None
+    contact: Annotated[ContactPatch | None, NOT_NULL] = None
+    consent: Annotated[ConsentPatch | None, NOT_NULL] = None
 
     @field_validator("rut", mode="before")
     @classmethod
@@ -602,7 +663,12 @@ class ConfirmationInput(BaseModel):
 
     model_config = _INPUT
 
-    token: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+    token: Annotated[
+        str,
+        StringConstraints(max_length=200),
+        trimmed(1, controls=True),
+        WithJsonSchema(text_schema(1, 200, controls=True)),
+    ]
 
 
 class ReasonInput(BaseModel):
