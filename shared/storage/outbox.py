@@ -549,6 +549,8 @@ class OutboxRelay:
         of the given documents."""
         keys = [k for k in only if k in self._tidy] if only is not None else list(self._tidy)
         for collection, doc_id in keys if only is not None else keys[:most]:
+            if only is None and self._hints:
+                break  # new writes first: tidying only keeps documents small
             event_ids = self._tidy.pop((collection, doc_id))
             async with self.locks.hold(collection, doc_id):
                 await self.db[collection].update_one(
