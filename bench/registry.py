@@ -24,6 +24,7 @@ and printed below a smaller run's), ``BENCH_SEED_SECONDS`` (240, seeding budget)
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import random
 import socket
@@ -43,6 +44,7 @@ import psutil
 from fastapi import FastAPI, Request
 from pymongo import AsyncMongoClient, MongoClient
 
+from bench import loadgen
 from bench.common import ROOT, Section, percentile, process_pids
 from bench.profile import Watch
 from services.registry.domain.catalog import entry_from_document
@@ -184,27 +186,14 @@ def registration_body(number: int) -> dict[str, Any]:
 
 
 async def post_all(url: str, bodies: list[dict[str, Any]], concurrency: int) -> Load:
-    semaphore = asyncio.Semaphore(concurrency)
-    latencies: list[float] = []
-    failures: dict[int, int] = {}
-    ids: list[str] = []
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
-    async with httpx.AsyncClient(timeout=120, limits=limits) as http:
-
-        async def one(body: dict[str, Any]) -> None:
-            async with semaphore:
-                started = time.perf_counter()
-                response = await http.post(url, json=body)
-                latencies.append(time.perf_counter() - started)
-                if response.status_code == 201:
-                    ids.append(response.json()["id"])
-                else:
-                    failures[response.status_code] = failures.get(response.status_code, 0) + 1
-
-        start = time.perf_counter()
-        await asyncio.gather(*(one(body) for body in bodies))
-        seconds = time.perf_counter() - start
-    return Load(len(bodies), seconds, latencies, failures, ids)
+    """POST every body over `concurrency` keep-alive connections (`bench.loadgen`: requests
+    encoded before the clock starts, so the client's CPU does not bound the baseline)."""
+    answers = await loadgen.post_all(
+        url, [loadgen.encode_post(url, b) for b in bodies], concurrency
+    )
+    failures = {status: n for status, n in answers.statuses.items() if status != 201}
+    ids = [json.loads(body)["id"] for body in answers.bodies]
+    return Load(len(bodies), answers.seconds, answers.latencies, failures, ids)
 
 
 def wait_published(mongo: MongoClient[dict[str, Any]], ids: list[str], timeout: float) -> float:
@@ -227,6 +216,7 @@ REGISTRY_FOCUS = [
     "CallRepository.all",
     "OutboxWriter.insert",
     "LiveCatalog.written",
+    "LiveCatalog.refresh",  # the catalogue follower re-reading an organisation by _id
     "OutboxRelay._run_once",
     "OutboxRelay._clear_markers",
     "OutboxRelay.tidy",
@@ -324,7 +314,7 @@ def registrations(
         f"FerretDB {drain_watch.cores('ferretdb'):.2f} (last round).",
         "",
         "**What bounds it** (last round; CPU from psutil during each load; `load generator` is "
-        "this benchmark's httpx client, on the same two cores):",
+        "this benchmark's HTTP client, `bench/loadgen.py`, on the same two cores):",
         "",
         "Bare app:",
         "",

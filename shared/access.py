@@ -40,7 +40,7 @@ async def get_principal(
 Caller = Annotated[Principal, Depends(get_principal)]
 
 
-def require_staff(principal: Caller) -> Principal:
+async def require_staff(principal: Caller) -> Principal:
     if principal.kind == "anonymous":
         raise unauthorized()
     if not principal.is_staff:

@@ -7,9 +7,10 @@ from services.events.storage.unit_of_work import EventsUnitOfWork
 
 
 async def keep_organization(uow: EventsUnitOfWork, seen: KnownOrganization) -> None:
-    """Apply what the registry published of an organisation (once per event)."""
+    """Apply what the registry published of an organisation: once per event, and never an
+    older state over a newer one (a replayed dead letter, say)."""
     found = await uow.organizations.get(seen.id)
     if found is None:
         await uow.organizations.add(seen)
-    elif not found.already_applied:
+    elif not found.already_applied and seen.changed_at >= found.entity.changed_at:
         await uow.organizations.save(seen, found.version)

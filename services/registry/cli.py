@@ -20,19 +20,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 from services.registry import application
 from services.registry.settings import RegistrySettings
+from services.registry.storage.api_clients import API_CLIENTS
 from services.registry.storage.unit_of_work import RegistryUnitOfWork
 from shared.events.catalog import by_type
 from shared.events.registry import ConfirmationRequested
 from shared.events.topics import Topic, topic_name
-from shared.kafka.clients import describe_partitions, ensure_topics
+from shared.kafka.clients import create_producer, describe_partitions, ensure_topics
 from shared.kafka.codec import MalformedEvent, from_record
 from shared.serve import serve
 from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import create_client, service_database
-from shared.storage.outbox import OutboxWriter, filters_are_atomic
+from shared.storage.outbox import OutboxRelay, OutboxWriter, filters_are_atomic
 
 CONFIRMATIONS = by_type([ConfirmationRequested])
 
@@ -72,15 +74,17 @@ def main(argv: list[str] | None = None) -> int:
 async def _keys(settings: RegistrySettings, args: argparse.Namespace) -> int:
     client = create_client(settings)
     db = service_database(client, settings)
-    # No relay here: the running registry's pass over the outbox markers publishes the events.
-    outbox = OutboxWriter(
-        db, settings, DocumentLocks(), atomic_filters=await filters_are_atomic(client)
-    )
-    uow = RegistryUnitOfWork(outbox)
+    atomic = await filters_are_atomic(client)
+    # The CLI publishes its own writes' events before it exits (the running registry's marker
+    # pass is the safety net): on FerretDB that pass could otherwise race this process.
+    locks = DocumentLocks()
+    relay = OutboxRelay(settings, db, [API_CLIENTS], locks, atomic_filters=atomic)
+    uow = RegistryUnitOfWork(OutboxWriter(db, settings, locks, relay=relay, atomic_filters=atomic))
     now = datetime.now(UTC)
     try:
         if args.keys_command == "create":
             api_client, key = await application.issue_client_key(uow, args.kind, args.label, now)
+            await _publish(settings, relay)
             print(
                 json.dumps(
                     {
@@ -96,6 +100,7 @@ async def _keys(settings: RegistrySettings, args: argparse.Namespace) -> int:
             return 0
         if args.keys_command == "revoke":
             if await application.revoke_client_key(uow, args.client_id, now):
+                await _publish(settings, relay)
                 print(f"Clave {args.client_id} revocada.")
                 return 0
             print(f"No hay una clave vigente con id {args.client_id}.", file=sys.stderr)
@@ -105,6 +110,25 @@ async def _keys(settings: RegistrySettings, args: argparse.Namespace) -> int:
         return 0
     finally:
         await client.close()
+
+
+async def _publish(settings: RegistrySettings, relay: OutboxRelay, seconds: float = 20) -> None:
+    """Publish what this command wrote; if the broker does not answer, say so and leave it to
+    the running registry's marker pass."""
+    producer = create_producer(settings)
+    try:
+        async with asyncio.timeout(seconds):
+            await ensure_topics(settings, [Topic.REGISTRY_ACCESS])
+            await producer.start()
+            await relay.publish_hinted(producer)
+    except (TimeoutError, KafkaError, OSError) as exc:
+        print(
+            f"Kafka no respondió ({type(exc).__name__}); "
+            "el registro en marcha publicará el cambio.",
+            file=sys.stderr,
+        )
+    finally:
+        await producer.stop()
 
 
 async def _confirmation_token(settings: RegistrySettings, organization_id: str) -> int:

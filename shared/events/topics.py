@@ -72,8 +72,12 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
         retention_ms=-1,
     ),
     Topic.REGISTRY_ACCESS: TopicSpec(
-        description="Staff and funder API clients issued or revoked (never the key itself).",
-        key="API client id",
+        description=(
+            "Who may call the services: the key hashes that open the API for each "
+            "organisation and each staff or funder API client, as they are now (never a key "
+            "itself); every service follows it from the start."
+        ),
+        key="principal id (organisation id or API client id)",
         partitions=1,
         retention_ms=-1,
     ),

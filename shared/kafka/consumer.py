@@ -29,7 +29,7 @@ from typing import Any, Protocol, TypeVar
 
 import structlog
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from shared import faults
@@ -59,11 +59,14 @@ INFRA_ERRORS: tuple[type[BaseException], ...] = (ConnectionFailure, KafkaError, 
 
 
 def is_infrastructure_error(exc: BaseException) -> bool:
+    """Not the record's fault: the database or the broker is unreachable or says "try again"."""
+    if isinstance(exc, PyMongoError) and exc.has_error_label("RetryableWriteError"):
+        return True
     if isinstance(exc, OperationFailure):
         return False  # the database answered: a real error about this record
-    return isinstance(exc, INFRA_ERRORS) or (
-        isinstance(exc, PyMongoError) and exc.has_error_label("RetryableWriteError")
-    )
+    if isinstance(exc, KafkaError):
+        return bool(exc.retriable)  # e.g. a record too large for the broker is no outage
+    return isinstance(exc, INFRA_ERRORS)
 
 
 async def until_infrastructure_answers(operation: Callable[[], Awaitable[T]]) -> T:
@@ -152,7 +155,9 @@ class BatchProcessor:
             if key not in to_handle or key in seen:  # handled before, or twice in this batch
                 item.outcome = "duplicate"
             seen.add(key)
-        await asyncio.gather(*(self._handle_partition(tp, its) for tp, its in items.items()))
+        async with asyncio.TaskGroup() as partitions:  # one failing partition stops them all
+            for tp, its in items.items():
+                partitions.create_task(self._handle_partition(tp, its))
         faults.maybe_crash(faults.BEFORE_BATCH_COMPLETE, self.settings.fault_point)
         dead = [
             i.delivered.dedup_key for i in events if i.delivered and i.outcome == "dead_lettered"
@@ -311,8 +316,11 @@ class _CommitOnRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
         self.runner = runner
 
     async def on_partitions_revoked(self, revoked: Any) -> None:
+        """Waits for the batch in flight (aiokafka calls this before the partitions move), so
+        its offsets are committed here and the next owner never finds it half handled."""
         CONSUMER_ASSIGNED.labels(self.runner.group).set(0)
-        await self.runner.commit_handled(revoked)
+        async with self.runner.processing:
+            await self.runner.commit_handled(revoked)
 
     async def on_partitions_assigned(self, assigned: Any) -> None:
         CONSUMER_ASSIGNED.labels(self.runner.group).set(len(assigned))
@@ -341,6 +349,8 @@ class ReliableConsumer:
         self._handled: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self.assigned = asyncio.Event()
+        # Held while a batch is handled and committed; a rebalance waits for it.
+        self.processing = asyncio.Lock()
 
     async def run_forever(self) -> None:
         """Consume until cancelled; reconnect after any broker outage."""
@@ -381,27 +391,38 @@ class ReliableConsumer:
                 if consumer.assignment():
                     self.assigned.set()
                 if batches:
-                    self._handled.update(await processor.process(batches))
-                    faults.maybe_crash(faults.AFTER_HANDLE, self.settings.fault_point)
-                    await self.commit_handled(list(batches))
+                    async with self.processing:
+                        self._handled.update(await processor.process(batches))
+                        faults.maybe_crash(faults.AFTER_HANDLE, self.settings.fault_point)
+                        await self.commit_handled(list(batches))
                 await self._update_lag(consumer)
         finally:
-            self._consumer = None
             with contextlib.suppress(Exception):
                 await self.commit_handled(list(self._handled))
+            self._consumer = None
             await consumer.stop()
             await producer.stop()
 
     async def commit_handled(self, partitions: Any) -> None:
+        """Commit what was handled of `partitions` that this instance still owns; offsets of a
+        partition it lost are dropped (its new owner re-reads them and the inbox skips them)."""
         consumer = self._consumer
-        offsets = {tp: self._handled.pop(tp) for tp in list(partitions) if tp in self._handled}
-        if consumer is None or not offsets:
+        if consumer is None:
+            return
+        owned = consumer.assignment()
+        for tp in [tp for tp in list(partitions) if tp in self._handled and tp not in owned]:
+            del self._handled[tp]
+        offsets = {tp: self._handled[tp] for tp in list(partitions) if tp in self._handled}
+        if not offsets:
             return
         try:
             await consumer.commit(offsets)
-        except CommitFailedError as exc:
+        except (CommitFailedError, IllegalStateError) as exc:
             # The group rebalanced: the new owner re-reads these records and the inbox skips them.
             log.warning("commit_failed_rebalance", error=str(exc))
+        for tp, offset in offsets.items():
+            if self._handled.get(tp) == offset:
+                del self._handled[tp]
 
     async def _update_lag(self, consumer: AIOKafkaConsumer) -> None:
         for tp in consumer.assignment():

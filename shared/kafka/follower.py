@@ -18,7 +18,7 @@ import structlog
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from shared.events.topics import Topic, topic_name
-from shared.kafka.clients import describe_partitions
+from shared.kafka.clients import describe_partitions, ensure_topics
 from shared.restart import keep_running
 from shared.settings import ServiceSettings
 
@@ -38,6 +38,7 @@ class TopicFollower:
         """`apply` gets every record in partition order; `since_ms` (epoch milliseconds) starts
         at the first record written at or after it instead of the beginning."""
         self.settings = settings
+        self.topic_spec = topic
         self.topic = topic_name(topic, settings.topic_prefix)
         self.apply = apply
         self.name = name
@@ -58,6 +59,8 @@ class TopicFollower:
             isolation_level="read_committed",
         )
         try:
+            # Create it if no service has yet: an empty topic is one we are caught up with.
+            await ensure_topics(self.settings, [self.topic_spec])
             await consumer.start()
             partitions = await describe_partitions(
                 self.settings.kafka_bootstrap_servers, self.topic

@@ -71,6 +71,7 @@ class Subscription(Generic[U]):
     def __init__(self) -> None:
         self._registrations: dict[type[EventContract], Registration] = {}
         self._by_type: dict[str, Registration] = {}
+        self._contracts: dict[str, type[EventContract]] = {}
 
     def on(self, *contracts: type[C]) -> Callable[[Handler[C, U]], Handler[C, U]]:
         """Register the handler of one contract, or of several that share a base class."""
@@ -98,13 +99,14 @@ class Subscription(Generic[U]):
         if registration.contract in self._registrations:
             raise ValueError(f"{registration.contract.__name__} already has a handler")
         self._registrations[registration.contract] = registration
-        by_type(self._registrations)  # two contracts claiming one type fail here, at import
+        # Two contracts claiming one type fail here, at import.
+        self._contracts = by_type(self._registrations)
         self._by_type[registration.contract.ce_type()] = registration
 
     @property
     def contracts(self) -> dict[str, type[EventContract]]:
         """`{CloudEvents type: contract}` of what this subscription decodes."""
-        return by_type(self._registrations)
+        return self._contracts
 
     @property
     def topics(self) -> list[Topic]:

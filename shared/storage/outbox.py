@@ -55,6 +55,7 @@ log = structlog.get_logger(__name__)
 
 OUTBOX = "outbox"
 MARKERS = "outbox_markers"
+VERSION_FIELD = "version"  # the repositories' compare-and-set field (`shared.storage.repository`)
 STAMP = "outbox_stamp"
 # A marker whose write never landed (the insert or compare-and-set failed, or the process died
 # between marker and write) is dropped once it is this old and its document was published.
@@ -67,23 +68,36 @@ def marker_id(collection: str, doc_id: Any) -> str:
     return f"{collection}:{doc_id}"
 
 
+# Events one write may carry: a versioned write orders its entries `version * SEQ_STEP + i`.
+SEQ_STEP = 10_000
+
+
 def outbox_entries(
     events: Iterable[EventContract],
     settings: ServiceSettings,
     *,
     correlation_id: str | None = None,
+    version: int | None = None,
 ) -> dict[str, Document]:
     """`{event id: entry}` for the given events, in the order they happened; the correlation id
-    defaults to the current request's or event's (`shared.context`)."""
+    defaults to the current request's or event's (`shared.context`).
+
+    `seq` orders one document's entries for the relay. A write at a `version` (every
+    repository's) takes it from the version, which the compare-and-set orders across processes
+    and clocks; an unversioned write takes this process's clock (strictly increasing here).
+    """
     global _last_seq
     correlation = correlation_id or current_correlation_id()
     entries: dict[str, Document] = {}
     now = datetime.now(UTC)
-    for event in events:
+    for index, event in enumerate(events):
         event_id = new_event_id()
-        _last_seq = max(time.time_ns(), _last_seq + 1)  # strictly increasing in this process
+        if version is not None:
+            seq = version * SEQ_STEP + index
+        else:
+            seq = _last_seq = max(time.time_ns(), _last_seq + 1)
         entries[event_id] = {
-            "seq": _last_seq,
+            "seq": seq,
             "type": event.ce_type(),
             "topic": topic_name(event.topic, settings.topic_prefix),
             "key": event.aggregate_id(),
@@ -181,7 +195,15 @@ class OutboxWriter:
         doc_id = document["_id"]
         stamp = uuid.uuid4().hex
         async with self.locks.hold(collection, doc_id):
-            entries = outbox_entries(events, self.settings, correlation_id=correlation_id)
+            entries = outbox_entries(
+                events,
+                self.settings,
+                correlation_id=correlation_id,
+                version=document.get(VERSION_FIELD),
+            )
+            if not entries:  # nothing to publish: no marker, no outbox fields
+                await self.db[collection].insert_one(document)
+                return
             fresh = await self._mark(collection, doc_id, stamp)
             try:
                 await self.db[collection].insert_one(
@@ -213,17 +235,29 @@ class OutboxWriter:
         query: Document = {"_id": doc_id}
         async with self.locks.hold(collection, doc_id):
             # Under the lock: `seq` then orders the entries as the writes happened.
-            entries = outbox_entries(events, self.settings, correlation_id=correlation_id)
+            entries = outbox_entries(
+                events,
+                self.settings,
+                correlation_id=correlation_id,
+                version=update.get("$set", {}).get(VERSION_FIELD),
+            )
             if expect and self.atomic_filters:
                 query.update(expect)
             elif expect:
                 current = await self.db[collection].find_one({"_id": doc_id})
                 if current is None or any(current.get(k) != v for k, v in expect.items()):
                     return False
+            if not entries:  # nothing to publish: no marker, the outbox fields left alone
+                result = await self.db[collection].update_one(query, update)
+                return result.matched_count == 1
             fresh = await self._mark(collection, doc_id, stamp)
-            result = await self.db[collection].update_one(
-                query, with_outbox(update, entries, stamp, replace=fresh)
-            )
+            try:
+                result = await self.db[collection].update_one(
+                    query, with_outbox(update, entries, stamp, replace=fresh)
+                )
+            except BaseException:
+                self._hint(collection, doc_id, Hint(stamp, None))  # in case it landed after all
+                raise
             if result.matched_count != 1:
                 return False
         self._written(collection, doc_id, Hint(stamp, entries if fresh else None))
@@ -372,14 +406,17 @@ class OutboxRelay:
         found = await asyncio.gather(
             *(self.db[name].find_one({"_id": doc_id}) for (name, doc_id), _ in to_read)
         )
-        for (key, _), doc in zip(to_read, found, strict=True):
-            if doc is None:
+        for (key, hint), doc in zip(to_read, found, strict=True):
+            if doc is None or (hint.stamp is not None and doc.get(STAMP) != hint.stamp):
                 # A read can briefly miss a write FerretDB just committed (SQLite snapshot of
-                # another connection): look again a few times, then leave it to the pass.
+                # another connection), or show the document before it: look again a few times
+                # (a later write's stamp counts as a miss too), then leave it to the pass.
                 tries = self._tries.get(key, 0)
-                if tries < 5:
+                if key in self._hints:
+                    pass  # a later write's hint is pending: it covers this one
+                elif tries < 5:
                     self._tries[key] = tries + 1
-                    self.notify(*key)
+                    self._hints[key] = hint
                 else:
                     self._tries.pop(key, None)
                 continue
@@ -512,6 +549,8 @@ class OutboxRelay:
         of the given documents."""
         keys = [k for k in only if k in self._tidy] if only is not None else list(self._tidy)
         for collection, doc_id in keys if only is not None else keys[:most]:
+            if only is None and self._hints:
+                break  # new writes first: tidying only keeps documents small
             event_ids = self._tidy.pop((collection, doc_id))
             async with self.locks.hold(collection, doc_id):
                 await self.db[collection].update_one(

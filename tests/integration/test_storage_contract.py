@@ -135,6 +135,28 @@ async def test_an_insert_carries_its_events_and_leaves_a_marker(backend: Backend
     assert backend.relay.pending_hints == 1
 
 
+async def test_a_write_without_events_leaves_no_marker_and_no_outbox(backend: Backend) -> None:
+    repo = CounterRepository(backend.unit_of_work())
+    await repo.add(Counter("c1", 0))
+    await repo.save(Counter("c1", 1), 1)
+    doc = await backend.db["counters"].find_one({"_id": "c1"})
+    assert doc is not None and doc["count"] == 1 and doc["version"] == 2
+    assert OUTBOX not in doc and STAMP not in doc
+    assert await backend.db[MARKERS].count_documents({}) == 0
+    assert backend.relay.pending_hints == 0
+
+
+async def test_entries_are_ordered_by_the_version_that_wrote_them(backend: Backend) -> None:
+    repo = CounterRepository(backend.unit_of_work())
+    await repo.add(Counter("c1", 0), [counted("uno"), counted("dos")])
+    await repo.save(Counter("c1", 1), 1, [counted("tres")])
+    doc = await backend.db["counters"].find_one({"_id": "c1"})
+    assert doc is not None
+    order = sorted(doc[OUTBOX].values(), key=lambda entry: entry["seq"])
+    assert [entry["data"]["message"] for entry in order] == ["uno", "dos", "tres"]
+    assert [entry["seq"] for entry in order] == [10_000, 10_001, 20_000]  # not a clock
+
+
 async def test_a_compare_and_set_on_a_moved_version_writes_nothing(backend: Backend) -> None:
     repo = CounterRepository(backend.unit_of_work())
     await repo.add(Counter("c1", 0), [ping()[1]])

@@ -28,7 +28,7 @@ __all__ = [
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def get_resources(runtime: RuntimeDep) -> RegistryResources:
+async def get_resources(runtime: RuntimeDep) -> RegistryResources:
     resources = runtime.service
     assert isinstance(resources, RegistryResources)
     return resources
@@ -37,7 +37,7 @@ def get_resources(runtime: RuntimeDep) -> RegistryResources:
 Resources = Annotated[RegistryResources, Depends(get_resources)]
 
 
-def get_unit_of_work(runtime: RuntimeDep, resources: Resources) -> RegistryUnitOfWork:
+async def get_unit_of_work(runtime: RuntimeDep, resources: Resources) -> RegistryUnitOfWork:
     return RegistryUnitOfWork(runtime.outbox, resources.catalog)
 
 
