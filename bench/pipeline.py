@@ -239,23 +239,14 @@ def _records(count: int) -> list[tuple[str, bytes | None, bytes, list[tuple[str,
     """The CloudEvents records the relay would send for `count` pings: (topic suffix, key,
     value, headers)."""
     from services.registry.domain.pings import send_ping
-    from shared.kafka.codec import to_record
-    from shared.storage.outbox import outbox_entries
+    from shared.storage.outbox import entry_record, outbox_entries
 
     settings = _settings("registry")
     records = []
     for i in range(count):
         _, event = send_ping(f"bench-pipeline-{i}", datetime.now(UTC))
         for event_id, entry in outbox_entries([event], settings).items():
-            record = to_record(
-                entry["data"],
-                ce_type=entry["type"],
-                source=entry["source"],
-                event_id=event_id,
-                key=entry["key"],
-                time=entry["time"],
-                correlation_id=entry.get("correlation_id"),
-            )
+            record = entry_record(event_id, entry)
             key = record.key.encode() if isinstance(record.key, str) else record.key
             records.append(("", key, record.value, list(record.headers.items())))
     return records

@@ -486,7 +486,7 @@ class OutboxRelay:
             for event_id, entry in publication.entries:
                 if event_id in self._recent:
                     continue
-                record = _record(event_id, entry)
+                record = entry_record(event_id, entry)
                 key = record.key.encode() if isinstance(record.key, str) else record.key
                 futures.append(
                     await producer.send(
@@ -567,7 +567,8 @@ def _ordered(entries: Mapping[str, Document]) -> list[tuple[str, Document]]:
     return sorted(entries.items(), key=lambda kv: kv[1]["seq"])
 
 
-def _record(event_id: str, entry: Document) -> Any:
+def entry_record(event_id: str, entry: Document) -> Any:
+    """The Kafka record (CloudEvents binary mode) of one outbox entry."""
     return to_record(
         entry["data"],
         ce_type=entry["type"],
