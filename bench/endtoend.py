@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from pymongo import AsyncMongoClient
 
 from bench import loadgen
-from bench.common import Section, percentile, process_pids
+from bench.common import Section, percentile, process_pids, service_metric
 from bench.profile import Watch
 from shared.kafka.clients import describe_partitions
 
@@ -46,14 +46,8 @@ def _env_int(name: str, default: int) -> int:
 
 
 async def applied(http: httpx.AsyncClient, service: str) -> float:
-    port = os.environ[f"{service.upper()}_PORT"]
-    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("articula_consumer_messages_processed_total{")
-        and 'outcome="applied"' in line
-        and TOPIC in line
+    return await service_metric(
+        http, service, "articula_consumer_messages_processed_total", 'outcome="applied"', TOPIC
     )
 
 
@@ -66,13 +60,7 @@ async def wait_applied(http: httpx.AsyncClient, before: dict[str, float], count:
 
 
 async def lag(http: httpx.AsyncClient, service: str) -> float:
-    port = os.environ[f"{service.upper()}_PORT"]
-    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("articula_consumer_lag{")
-    )
+    return await service_metric(http, service, "articula_consumer_lag")
 
 
 async def caught_up(limit: float) -> tuple[float, dict[str, float]]:

@@ -24,7 +24,15 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pymongo import AsyncMongoClient
 
-from bench.common import MemorySampler, mib, percentile, process_pids, rss_bytes, summary_ms
+from bench.common import (
+    MemorySampler,
+    mib,
+    percentile,
+    process_pids,
+    rss_bytes,
+    service_metric,
+    summary_ms,
+)
 
 KAFKA = os.environ["KAFKA_BOOTSTRAP_SERVERS"]
 MONGODB_URL = os.environ["MONGODB_URL"]
@@ -125,13 +133,8 @@ async def raw_database(count: int, concurrency: int) -> Result:
 
 async def applied_total(http: httpx.AsyncClient, service: str) -> float:
     """Events a consuming service applied, from its /metrics (no load on the database)."""
-    port = os.environ[f"{service.upper()}_PORT"]
-    text = (await http.get(f"http://127.0.0.1:{port}/metrics")).text
-    return sum(
-        float(line.rsplit(" ", 1)[1])
-        for line in text.splitlines()
-        if line.startswith("articula_consumer_messages_processed_total{")
-        and 'outcome="applied"' in line
+    return await service_metric(
+        http, service, "articula_consumer_messages_processed_total", 'outcome="applied"'
     )
 
 
