@@ -29,20 +29,17 @@ from services.registry.domain.errors import InvalidCursor
 from services.registry.domain.profile import (
     ConfirmationInput,
     Description,
-    Email,
     LegalName,
     OrganizationCreate,
-    PersonName,
     Phone,
-    Reason,
     Rut,
     ShortName,
-    Website,
 )
 from shared.fields import BLANK_PATTERN, WHITESPACE, Timestamp
 from shared.openapi import KEY_REQUIRED, conform, install_openapi, link_to, links, merge
 from shared.problems import install_problem_handlers, problem_responses
 from shared.reference.rut import RUT_PATTERN, check_digit
+from shared.values import Email, PersonName, Reason, Website
 
 FIELDS: dict[str, Any] = {
     "legal name": LegalName,

@@ -31,7 +31,6 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final
-from urllib.parse import urlsplit, urlunsplit
 
 from pydantic import (
     AfterValidator,
@@ -58,12 +57,17 @@ from shared.fields import (
     trimmed,
 )
 from shared.reference.rut import RUT_PATTERN, normalize_rut
-from shared.reference.territory import (
-    COMUNAS,
-    MACROZONE_IDS,
-    REGION_CODES,
-    comuna_in_region,
-    is_region,
+from shared.reference.territory import COMUNAS, REGION_CODES, comuna_in_region
+from shared.reference.vocabulary import Sector, Theme
+from shared.values import (
+    WEBSITE_SCHEMA,
+    Email,
+    MacrozoneId,
+    PersonName,
+    Reason,
+    RegionCode,
+    UtcDatetime,
+    Website,
 )
 
 __all__ = [
@@ -95,14 +99,6 @@ __all__ = [
 
 CURRENT_TERMS_VERSION: Final = "2026-1"
 FIRST_YEAR_FOUNDED: Final = 1800
-
-
-class Sector(StrEnum):
-    SOCIEDAD_CIVIL = "sociedad_civil"
-    PRIVADO = "privado"
-    PUBLICO = "publico"
-    ACADEMIA = "academia"
-    ORGANISMO_INTERNACIONAL = "organismo_internacional"
 
 
 class LegalForm(StrEnum):
@@ -139,23 +135,6 @@ class Role(StrEnum):
     COWORKS = "coworks"
 
 
-class Theme(StrEnum):
-    POBREZA = "pobreza"
-    SALUD_MENTAL = "salud_mental"
-    EDUCACION = "educacion"
-    INFANCIA_JUVENTUD = "infancia_juventud"
-    EMPLEO_MUJER = "empleo_mujer"
-    CUIDADOS = "cuidados"
-    VIVIENDA = "vivienda"
-    DISCAPACIDAD = "discapacidad"
-    PERSONAS_MAYORES = "personas_mayores"
-    MEDIO_AMBIENTE = "medio_ambiente"
-    DESARROLLO_ECONOMICO_LOCAL = "desarrollo_economico_local"
-    PUEBLOS_INDIGENAS = "pueblos_indigenas"
-    MIGRACION = "migracion"
-    OTRO = "otro"
-
-
 class Trait(StrEnum):
     CAPITAL_SOCIAL = "capital_social"
     ESPACIOS_COLABORACION = "espacios_colaboracion"
@@ -164,46 +143,6 @@ class Trait(StrEnum):
 
 
 # --- single values ----------------------------------------------------------------------------
-
-
-def _as_utc(value: datetime) -> datetime:
-    """MongoDB returns naive UTC datetimes; the domain compares aware ones only."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-UtcDatetime = Annotated[datetime, AfterValidator(_as_utc)]
-
-
-def _region(value: str) -> str:
-    code = value.strip()
-    code = code.upper() if code.isascii() else code
-    if not is_region(code):
-        raise ValueError(
-            f"Región desconocida: {value!r}. Use un código ISO 3166-2:CL, por ejemplo 'CL-RM'."
-        )
-    return code
-
-
-RegionCode = Annotated[
-    str,
-    AfterValidator(_region),
-    WithJsonSchema({"type": "string", "enum": list(REGION_CODES)}),
-]
-
-
-def _macrozone(value: str) -> str:
-    if value not in MACROZONE_IDS:
-        raise ValueError(
-            f"Macrozona desconocida: {value!r}. Valores válidos: {', '.join(MACROZONE_IDS)}."
-        )
-    return value
-
-
-MacrozoneId = Annotated[
-    str,
-    AfterValidator(_macrozone),
-    WithJsonSchema({"type": "string", "enum": list(MACROZONE_IDS)}),
-]
 
 
 def _comuna(value: str, info: ValidationInfo) -> str:
@@ -244,8 +183,6 @@ ComunaCode = Annotated[
 _NAME = text_schema(2, 200)
 _SHORT_NAME = text_schema(1, 80)
 _DESCRIPTION = text_schema(1, 2000, multiline=True)
-_PERSON_NAME = text_schema(2, 120)
-_REASON = text_schema(3, 500, multiline=True)
 
 LegalName = Annotated[str, StringConstraints(max_length=200), trimmed(2), WithJsonSchema(_NAME)]
 ShortName = Annotated[
@@ -257,71 +194,6 @@ Description = Annotated[
     trimmed(1, multiline=True),
     WithJsonSchema(_DESCRIPTION),
 ]
-PersonName = Annotated[
-    str, StringConstraints(max_length=120), trimmed(2), WithJsonSchema(_PERSON_NAME)
-]
-Reason = Annotated[
-    str, StringConstraints(max_length=500), trimmed(3, multiline=True), WithJsonSchema(_REASON)
-]
-
-# Host names in ASCII (an internationalised one in its xn-- form); the last label starts with a
-# letter; an optional port from 1 to 65535.
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_TOP_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST = rf"(?:{_LABEL}\.)+{_TOP_LABEL}"
-_PORT = (
-    r"0*(?:[1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
-)
-WEBSITE_PATTERN: Final = (
-    rf"^[{SPACE}]*[Hh][Tt][Tt][Pp][Ss]?://{_HOST}\.?(?::(?:{_PORT})?)?"
-    rf"(?:[/?#][^{SPACE}]*)?[{SPACE}]*$"
-)
-_WEBSITE = re.compile(WEBSITE_PATTERN)
-_BAD_URL = (
-    "Debe ser una URL válida que comience con http:// o https:// (p. ej. https://ejemplo.cl)."
-)
-
-
-def _website(value: str) -> str:
-    """An http(s) URL with a public-looking host name; scheme and host lower-cased."""
-    if _WEBSITE.fullmatch(value) is None:
-        if "@" in urlsplit(value.strip()).netloc:
-            raise ValueError("La URL no debe incluir usuario ni contraseña.")
-        raise ValueError(_BAD_URL)
-    parts = urlsplit(value.strip())
-    return urlunsplit(
-        (parts.scheme.lower(), parts.netloc.lower(), parts.path, parts.query, parts.fragment)
-    )
-
-
-_WEBSITE_SCHEMA: Final = {"type": "string", "maxLength": 300, "pattern": WEBSITE_PATTERN}
-Website = Annotated[
-    str,
-    StringConstraints(max_length=300),
-    AfterValidator(_website),
-    WithJsonSchema(_WEBSITE_SCHEMA),
-]
-
-# A dot-atom local part (RFC 5322) and a host name as above; the domain is lower-cased.
-_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
-EMAIL_PATTERN: Final = rf"^[{SPACE}]*{_ATOM}(?:\.{_ATOM})*@{_HOST}[{SPACE}]*$"
-_EMAIL = re.compile(EMAIL_PATTERN)
-
-
-def _email(value: str) -> str:
-    if _EMAIL.fullmatch(value) is None:
-        raise ValueError("Debe ser un correo electrónico válido, por ejemplo nombre@ejemplo.cl.")
-    local, _, domain = value.strip().rpartition("@")
-    return f"{local}@{domain.lower()}"
-
-
-Email = Annotated[
-    str,
-    StringConstraints(max_length=254),
-    AfterValidator(_email),
-    WithJsonSchema({"type": "string", "maxLength": 254, "pattern": EMAIL_PATTERN}),
-]
-
 _PHONE_SEPARATORS = re.compile(r"[\s().\-/]")
 _BAD_PHONE = "Debe ser un teléfono válido, por ejemplo +56 9 1234 5678."
 # Digits with separators (spaces, parentheses, dots, hyphens, slashes) anywhere: "+" and 8 to
@@ -536,7 +408,7 @@ class ProfileFields(BaseModel):
     links_with_others: StrictBool | None = None
     has_alliances: StrictBool | None = None
     traits: Traits = Field(default_factory=list)
-    website: Annotated[Website | None, OptionalText, or_blank(_WEBSITE_SCHEMA)] = None
+    website: Annotated[Website | None, OptionalText, or_blank(WEBSITE_SCHEMA)] = None
     description: Annotated[Description | None, OptionalText, or_blank(_DESCRIPTION)] = None
     year_founded: YearFounded | None = None
 
@@ -636,7 +508,7 @@ class OrganizationPatch(BaseModel):
     links_with_others: StrictBool | None = None
     has_alliances: StrictBool | None = None
     traits: Annotated[Traits | None, NOT_NULL] = None
-    website: Annotated[Website | None, OptionalText, or_blank(_WEBSITE_SCHEMA)] = None
+    website: Annotated[Website | None, OptionalText, or_blank(WEBSITE_SCHEMA)] = None
     description: Annotated[Description | None, OptionalText, or_blank(_DESCRIPTION)] = None
     year_founded: YearFounded | None = None
     contact: Annotated[ContactPatch | None, NOT_NULL] = None
