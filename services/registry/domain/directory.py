@@ -1,24 +1,19 @@
 """The public directory: query model, cursor and CSV (the catalogue, ``catalog.py``, answers).
 
 Text search matches every word of the normalised query (no accents, lower case) inside the
-normalised name and short name. The order is (normalised name, id): unique, so pages never
-repeat or skip a row, and the cursor is the last row's pair, opaque to clients: the UTF-8 bytes
-of each, in hexadecimal, joined by a hyphen. Any text of that form is a position in the order
-(bytes that are not UTF-8 read as U+FFFD), so the document's `pattern` for `cursor` is exactly
-what the directory accepts; anything else is refused with 422.
+normalised name and short name. The order is (normalised name, id), paged by the shared cursor
+(`shared.pagination`).
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Annotated, Any, Final, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, WithJsonSchema
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from services.registry.domain.errors import InvalidCursor
 from services.registry.domain.profile import (
     MacrozoneId,
     RegionCode,
@@ -28,6 +23,7 @@ from services.registry.domain.profile import (
     Theme,
 )
 from services.registry.domain.views import PublicProfile
+from shared.pagination import Cursor, decode_cursor, encode_cursor
 
 __all__ = [
     "CSV_COLUMNS",
@@ -41,15 +37,6 @@ __all__ = [
 ]
 
 MAX_SEARCH_WORDS: Final = 6
-# The name's sort key and the id, each as UTF-8 bytes in hexadecimal (the id never empty).
-CURSOR_PATTERN: Final = r"^(?:[0-9a-f]{2})*-(?:[0-9a-f]{2})+$"
-# A real cursor is at most ~1,700 characters (a 200-character name, 4 bytes each at worst,
-# and the id). The limit keeps any query the document allows, even one of 4-byte characters
-# percent-encoded (12 bytes each), within what the HTTP server parses (a 98 KB URL got the
-# server's own plain-text 400 instead of the directory's 422: schemathesis found it).
-CURSOR_MAX_LENGTH: Final = 2048
-_CURSOR = re.compile(CURSOR_PATTERN)
-_BAD_CURSOR = "El cursor no es válido; use el valor next_cursor de la respuesta anterior."
 
 
 class DirectoryQuery(BaseModel):
@@ -67,45 +54,13 @@ class DirectoryQuery(BaseModel):
         default=None, description="Busca en el nombre y el nombre corto, sin tildes."
     )
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: (
-        Annotated[
-            str,
-            StringConstraints(max_length=CURSOR_MAX_LENGTH),
-            WithJsonSchema(
-                {
-                    "type": "string",
-                    "maxLength": CURSOR_MAX_LENGTH,
-                    "pattern": CURSOR_PATTERN,
-                    "description": "El valor next_cursor de la página anterior.",
-                }
-            ),
-        ]
-        | None
-    ) = None
+    cursor: Cursor | None = None
     format: Literal["json", "csv"] = "json"
 
 
 class DirectoryPage(BaseModel):
     items: list[PublicProfile]
     next_cursor: str | None
-
-
-def encode_cursor(name_sort: str, organization_id: str) -> str:
-    return "-".join(
-        part.encode("utf-8", "surrogatepass").hex() for part in (name_sort, organization_id)
-    )
-
-
-def decode_cursor(cursor: str) -> tuple[str, str]:
-    """The (name_sort, id) a cursor points after; ``InvalidCursor`` for anything else."""
-    if _CURSOR.fullmatch(cursor) is None:
-        raise InvalidCursor(_BAD_CURSOR, errors=[{"field": "cursor", "message": _BAD_CURSOR}])
-    name, _, organization_id = cursor.partition("-")
-    return _text(name), _text(organization_id)
-
-
-def _text(hexadecimal: str) -> str:
-    return bytes.fromhex(hexadecimal).decode("utf-8", errors="replace")
 
 
 # --- CSV --------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from shared.errors import (
     NotFound,
     Unavailable,
 )
+from shared.pagination import InvalidCursor
 
 __all__ = [
     "AlreadyConfirmed",
@@ -63,7 +64,3 @@ class WithdrawnOrganizationError(Gone):
     """The organisation withdrew: its record is kept as a fact but accepts no change."""
 
     slug = "organizacion-retirada"
-
-
-class InvalidCursor(InvalidInput):
-    pass
