@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.events import pings, registry
+from shared.events import commitments, encuentros, pings, registry
 from shared.events.base import EventContract
 
 ALL_CONTRACTS: tuple[type[EventContract], ...] = (
@@ -29,6 +29,20 @@ ALL_CONTRACTS: tuple[type[EventContract], ...] = (
     registry.ApiClientIssued,
     registry.ApiClientRevoked,
     registry.AccessChanged,
+    *encuentros.ENCUENTRO_LIFECYCLE_EVENTS,
+    encuentros.OrganizationInvited,
+    encuentros.ParticipantRegistered,
+    encuentros.RegistrationPromoted,
+    encuentros.RegistrationCancelled,
+    encuentros.ParticipantCheckedIn,
+    encuentros.RoundFormed,
+    encuentros.GroupRecordWritten,
+    encuentros.NeedsOffersStated,
+    encuentros.SurveyAnswered,
+    encuentros.ParticipantEnrolled,
+    encuentros.ParticipantsToInform,
+    encuentros.ParticipantErased,
+    *commitments.COMMITMENT_EVENTS,
 )
 
 

@@ -18,6 +18,10 @@ class Topic(StrEnum):
     REGISTRY_ACCESS = "articula.registry.access.v1"
     # Private: carries personal data and one-time secrets; only the notifier reads it.
     REGISTRY_NOTIFICATIONS = "articula.registry.notifications.private.v1"
+    EVENTS_ENCUENTROS = "articula.events.encuentros.v1"
+    EVENTS_COMMITMENTS = "articula.events.commitments.v1"
+    # Private: participants' names, e-mails and codes; only the notifier reads it.
+    EVENTS_PARTICIPANTS = "articula.events.participants.private.v1"
     DLQ_REGISTRY = "articula.dlq.registry.v1"
     DLQ_EVENTS = "articula.dlq.events.v1"
     DLQ_METRICS = "articula.dlq.metrics.v1"
@@ -89,6 +93,32 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
         key="organisation id",
         partitions=3,
         retention_ms=7 * DAY_MS,
+        segment_ms=DAY_MS,
+        private=True,
+    ),
+    Topic.EVENTS_ENCUENTROS: TopicSpec(
+        description="Encuentros by macrozone, every step: lifecycle, invitations, "
+        "registrations, check-ins, rounds, needs and offers, survey ratings, results. "
+        "Organisation and registration ids only, never a participant's name, e-mail or code; "
+        "kept forever so that statistics can be rebuilt by replay.",
+        key="encuentro id",
+        partitions=6,
+        retention_ms=-1,
+    ),
+    Topic.EVENTS_COMMITMENTS: TopicSpec(
+        description="Commitments per region taken at encuentros, and each change of status.",
+        key="commitment id",
+        partitions=3,
+        retention_ms=-1,
+    ),
+    # The notifier keeps what it needs as it reads (reminders are sent from its own copy), so
+    # two weeks outlive a notifier outage without keeping participants' data for long.
+    Topic.EVENTS_PARTICIPANTS: TopicSpec(
+        description="What the notifier needs to write to participants: names, e-mails and "
+        "personal codes with the message each one is due; read only by the notifier.",
+        key="encuentro id",
+        partitions=3,
+        retention_ms=14 * DAY_MS,
         segment_ms=DAY_MS,
         private=True,
     ),

@@ -847,7 +847,7 @@ def test_private_topic_is_short_lived_and_outlives_the_token() -> None:
     retention = timedelta(milliseconds=spec.retention_ms)  # configuration, not a measurement
     assert CONFIRMATION_TTL < retention <= timedelta(days=7)
     assert "private" in Topic.REGISTRY_NOTIFICATIONS.value
-    assert {Topic.REGISTRY_NOTIFICATIONS} == PRIVATE_TOPICS
+    assert {Topic.REGISTRY_NOTIFICATIONS, Topic.EVENTS_PARTICIPANTS} == PRIVATE_TOPICS
 
 
 def test_actor_ids_cannot_be_emails() -> None:
