@@ -25,6 +25,13 @@ class DomainError(Exception):
         self.extra = extra
 
 
+class Forbidden(DomainError):
+    """The caller is known but may not do this (their key, or a code that does not qualify)."""
+
+    status = 403
+    slug = "prohibido"
+
+
 class NotFound(DomainError):
     status = 404
     slug = "no-encontrado"

@@ -46,6 +46,7 @@ __all__ = [
     "Timestamp",
     "json_number",
     "or_blank",
+    "refuse_null",
     "text_pattern",
     "text_schema",
     "trimmed",
@@ -156,8 +157,15 @@ def _not_nullable(schema: dict[str, Any]) -> None:
         schema["anyOf"] = kept
 
 
-# A field a partial change may leave out but not set to null (a validator refuses it).
+# A field a partial change may leave out but not set to null (`refuse_null` refuses it).
 NOT_NULL: Final[Any] = Field(json_schema_extra=_not_nullable)
+
+
+def refuse_null(value: Any) -> Any:
+    """For a "before" validator of the `NOT_NULL` fields of a partial change."""
+    if value is None:
+        raise ValueError("Este campo no puede quedar vacío (null).")
+    return value
 
 
 def json_number(value: Any) -> Any:

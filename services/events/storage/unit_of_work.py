@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
+from services.events.storage.commitments import CommitmentRepository
+from services.events.storage.encuentros import EncuentroRepository
+from services.events.storage.invitations import InvitationRepository
 from services.events.storage.organizations import KnownOrganizationRepository
 from shared.runtime import Runtime
+from shared.storage.locks import DocumentLocks
 from shared.storage.outbox import OutboxWriter
 from shared.storage.repository import Position, UnitOfWork
+
+# Serialises the decisions about one encuentro inside this process (a burst of registrations
+# queues instead of retrying compare-and-sets); across processes the compare-and-set decides.
+DECISIONS = DocumentLocks()
 
 
 class EventsUnitOfWork(UnitOfWork):
     def __init__(self, writer: OutboxWriter, *, applying: Position | None = None) -> None:
         super().__init__(writer, applying=applying)
         self.organizations = KnownOrganizationRepository(self)
+        self.encuentros = EncuentroRepository(self)
+        self.commitments = CommitmentRepository(self)
+        self.invitations = InvitationRepository(self)
+        self.decisions = DECISIONS
 
 
 def events_unit_of_work(runtime: Runtime, applying: Position | None) -> EventsUnitOfWork:

@@ -41,7 +41,7 @@ from shared.events.registry import (
     RegistrationCallOpened,
     RegistrationCallUpdated,
 )
-from shared.fields import NOT_NULL, Timestamp, text_schema, trimmed
+from shared.fields import NOT_NULL, Timestamp, refuse_null, text_schema, trimmed
 
 __all__ = [
     "RegistrationCall",
@@ -106,9 +106,7 @@ class RegistrationCallPatch(BaseModel):
     @field_validator("name", "opens_at", "closes_at", "exclusive", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("Este campo no puede quedar vacío (null).")
-        return value
+        return refuse_null(value)
 
 
 class RegistrationCall(BaseModel):

@@ -53,6 +53,7 @@ from shared.fields import (
     SPACE,
     json_number,
     or_blank,
+    refuse_null,
     text_schema,
     trimmed,
 )
@@ -446,9 +447,7 @@ class ContactPatch(BaseModel):
     @field_validator("name", "email", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("Este campo no puede quedar vacío (null).")
-        return value
+        return refuse_null(value)
 
 
 class ConsentPatch(BaseModel):
@@ -462,9 +461,7 @@ class ConsentPatch(BaseModel):
     @field_validator("publish_profile", "terms_version", mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("Este campo no puede quedar vacío (null).")
-        return value
+        return refuse_null(value)
 
 
 _REQUIRED_IN_PROFILE = (
@@ -525,9 +522,7 @@ class OrganizationPatch(BaseModel):
     @field_validator(*_REQUIRED_IN_PROFILE, mode="before")
     @classmethod
     def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("Este campo no puede quedar vacío (null).")
-        return value
+        return refuse_null(value)
 
 
 class ConfirmationInput(BaseModel):
