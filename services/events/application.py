@@ -9,6 +9,7 @@ personal codes are made here; the domain gets them, with `now`, as plain values.
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 import uuid
 from collections.abc import Callable
@@ -19,7 +20,13 @@ from pymongo.errors import DuplicateKeyError
 
 from services.events.domain import activity, registrations
 from services.events.domain.commitments import Commitment, take_commitment
-from services.events.domain.encuentro import Encuentro, Registration, Round
+from services.events.domain.encuentro import (
+    Encuentro,
+    NeedsOffers,
+    Registration,
+    Round,
+    SurveyResponse,
+)
 from services.events.domain.forms import (
     CheckinInput,
     CommitmentInput,
@@ -166,10 +173,9 @@ async def _invite(
         macrozone=encuentro.macrozone,
         cause="published" if cause == "published" else "organization_active",
     )
-    try:
+    # Invited already (the other way round, or before a restart): nothing to do.
+    with contextlib.suppress(DuplicateKeyError):
         await uow.invitations.add(invitation, [event])
-    except DuplicateKeyError:
-        pass  # invited already (the other way round, or before a restart)
 
 
 async def invite_for_publication(uow: EventsUnitOfWork, encuentro_id: str, now: datetime) -> None:
@@ -386,8 +392,8 @@ async def state_needs_offers(
     organization_id: str,
     data: NeedsOffersInput,
     now: datetime,
-) -> activity.NeedsOffers:
-    def state(e: Encuentro) -> tuple[activity.NeedsOffers, list[EventContract]]:
+) -> NeedsOffers:
+    def state(e: Encuentro) -> tuple[NeedsOffers, list[EventContract]]:
         answer, events = activity.state_needs_offers(e, organization_id, data, now)
         return answer, events
 
@@ -396,10 +402,10 @@ async def state_needs_offers(
 
 async def answer_survey(
     uow: EventsUnitOfWork, encuentro_id: str, data: SurveyInput, now: datetime
-) -> activity.SurveyResponse:
+) -> SurveyResponse:
     response_id = new_id()
 
-    def answer(e: Encuentro) -> tuple[activity.SurveyResponse, list[EventContract]]:
+    def answer(e: Encuentro) -> tuple[SurveyResponse, list[EventContract]]:
         response, events = activity.answer_survey(e, data, response_id=response_id, now=now)
         return response, events
 
@@ -413,9 +419,10 @@ async def take(
     uow: EventsUnitOfWork, encuentro_id: str, data: CommitmentInput, actor: Actor, now: datetime
 ) -> Commitment:
     encuentro = (await load_encuentro(uow, encuentro_id)).entity
-    known = {org.id: org.status != "withdrawn" for org in await uow.organizations.get_many(
-        data.organization_ids
-    )}
+    known = {
+        org.id: org.status != "withdrawn"
+        for org in await uow.organizations.get_many(data.organization_ids)
+    }
     commitment, events = take_commitment(
         encuentro, data, commitment_id=new_id(), known_organizations=known, actor=actor, now=now
     )

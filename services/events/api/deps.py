@@ -11,7 +11,7 @@ from fastapi import Depends
 from services.events.settings import EventsSettings
 from services.events.storage.unit_of_work import EventsUnitOfWork
 from shared.access import Caller, Staff, require_owner_or_staff, staff_id
-from shared.errors import Forbidden
+from shared.errors import Forbidden, InvalidInput
 from shared.principals import Principal
 from shared.runtime import Runtime, get_runtime
 
@@ -58,7 +58,10 @@ def organization_of(principal: Principal, given: str | None) -> str:
     """The organisation a request acts for: its own key's, or the one staff name."""
     if principal.is_staff:
         if given is None:
-            raise Forbidden("El equipo indica organization_id para inscribir por una organización.")
+            raise InvalidInput(
+                "El equipo indica la organización por la que inscribe.",
+                errors=[{"field": "organization_id", "message": "Requerido para el equipo."}],
+            )
         return given
     if principal.kind != "organization" or principal.id is None:
         raise Forbidden("Solo una organización (con su clave) o el equipo pueden hacer esto.")

@@ -132,7 +132,9 @@ def write_group_record(
         member = find_by_code(encuentro, data.code) if data.code else None
         members = {m.registration_id for m in group.members}
         if member is None or member.id not in members:
-            raise Forbidden("Solo el equipo o una persona del grupo (con su código) puede escribir.")
+            raise Forbidden(
+                "Solo el equipo o una persona del grupo (con su código) puede escribir."
+            )
     _refuse(encuentro, "Escribir el registro del grupo", RECORDS_OPEN)
     if group.record == data.text:
         return group, []

@@ -130,7 +130,7 @@ def register(
             occurred_at=now,
             registration_id=registration.id,
             organization_id=organization_id,
-            status=registration.status,  # type: ignore[arg-type]
+            status=registration.status,
             position=position,
             gender=participant.gender,
             age_group=participant.age_group,
@@ -144,7 +144,7 @@ def register(
             participant_name=participant.name,
             email=participant.email,
             code=code,
-            status=registration.status,  # type: ignore[arg-type]
+            status=registration.status,
             position=position,
         ),
     ]

@@ -100,7 +100,10 @@ def encuentro_view(encuentro: Encuentro, *, online_link: bool, staff: bool) -> E
             attended=encuentro.count("attended"),
         ),
         history=(
-            [StatusStepView(status=str(h.status), reason=h.reason, at=h.at) for h in encuentro.history]
+            [
+                StatusStepView(status=str(h.status), reason=h.reason, at=h.at)
+                for h in encuentro.history
+            ]
             if staff
             else None
         ),
@@ -183,7 +186,9 @@ def round_view(round_: Round) -> RoundView:
         question=round_.question,
         group_size=round_.group_size,
         formed_at=round_.formed_at,
-        groups=[GroupView(number=g.number, members=g.members, record=g.record) for g in round_.groups],
+        groups=[
+            GroupView(number=g.number, members=g.members, record=g.record) for g in round_.groups
+        ],
     )
 
 
@@ -228,5 +233,7 @@ def commitment_view(commitment: Commitment, today: date) -> CommitmentView:
         **commitment.model_dump(exclude={"history", "status"}),
         status=str(commitment.status),
         overdue=commitment.overdue(today),
-        history=[HistoryView(status=str(h.status), note=h.note, at=h.at) for h in commitment.history],
+        history=[
+            HistoryView(status=str(h.status), note=h.note, at=h.at) for h in commitment.history
+        ],
     )

@@ -104,7 +104,12 @@ def _filter(query: EncuentroQuery) -> Document:
     if query.after is not None:
         starts_at, last_id = query.after
         conditions.append(
-            {"$or": [{"starts_at": {"$gt": starts_at}}, {"starts_at": starts_at, "_id": {"$gt": last_id}}]}
+            {
+                "$or": [
+                    {"starts_at": {"$gt": starts_at}},
+                    {"starts_at": starts_at, "_id": {"$gt": last_id}},
+                ]
+            }
         )
     filters: dict[str, Any] = {"$and": conditions} if conditions else {}
     return filters

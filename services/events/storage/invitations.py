@@ -3,7 +3,6 @@ the two ways to invite (publication, a later activation) can never invite twice.
 
 from __future__ import annotations
 
-
 from pydantic import BaseModel
 
 from shared.storage.mongo import Document

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from services.events.storage.commitments import INDEXES as COMMITMENT_INDEXES
 from services.events.storage.commitments import CommitmentRepository
+from services.events.storage.encuentros import INDEXES as ENCUENTRO_INDEXES
 from services.events.storage.encuentros import EncuentroRepository
 from services.events.storage.invitations import InvitationRepository
 from services.events.storage.organizations import KnownOrganizationRepository
@@ -24,6 +26,13 @@ class EventsUnitOfWork(UnitOfWork):
         self.commitments = CommitmentRepository(self)
         self.invitations = InvitationRepository(self)
         self.decisions = DECISIONS
+
+    async def ensure_indexes(self) -> None:
+        """For MongoDB deployments' filtered lists; FerretDB reads by `_id` or scans."""
+        for keys in ENCUENTRO_INDEXES:
+            await self.encuentros.collection.create_index(keys)
+        for keys in COMMITMENT_INDEXES:
+            await self.commitments.collection.create_index(keys)
 
 
 def events_unit_of_work(runtime: Runtime, applying: Position | None) -> EventsUnitOfWork:
