@@ -6,6 +6,7 @@ is not run (it would wait for the database), so nothing here needs Kafka or Ferr
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import AsyncIterator, Iterator, MutableMapping
 from typing import Annotated, Any
@@ -16,11 +17,13 @@ import structlog
 from fastapi import APIRouter, Depends, FastAPI
 from fastapi.responses import StreamingResponse
 from prometheus_client import REGISTRY
+from starlette.types import Message, Receive, Scope, Send
 from structlog.testing import capture_logs
 
 from shared.context import correlation_id
+from shared.metrics import HttpMetricsMiddleware
 from shared.problems import Problem
-from shared.runtime import ServiceSpec, create_service_app
+from shared.runtime import RequestContextMiddleware, ServiceSpec, create_service_app
 from shared.settings import ServiceSettings
 
 
@@ -206,3 +209,46 @@ async def test_a_streamed_response_gets_the_id_and_is_counted(app: FastAPI, logs
     assert response.headers["x-request-id"] == "req-stream"
     assert counted("GET", "/stream", 200) == before + 1
     assert [line["status"] for line in requests_of(logs)] == [200]
+
+
+async def test_the_endpoint_runs_in_the_servers_task() -> None:
+    """No middleware hands the request to a task of its own (as `BaseHTTPMiddleware` did):
+    what the middlewares bind is the endpoint's context, not a copy."""
+    seen: dict[str, asyncio.Task[Any] | None] = {}
+    router = APIRouter()
+
+    @router.get("/task")
+    async def task() -> None:
+        seen["endpoint"] = asyncio.current_task()
+
+    inner = create_service_app(ServiceSpec(ServiceSettings(), "test", "test", routers=[router]))
+
+    async def server(scope: Scope, receive: Receive, send: Send) -> None:
+        seen["server"] = asyncio.current_task()
+        await inner(scope, receive, send)
+
+    transport = httpx.ASGITransport(app=server)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        assert (await client.get("/task")).status_code == 200
+    assert seen["endpoint"] is seen["server"] is not None
+
+
+@pytest.mark.parametrize("kind", ["lifespan", "websocket"])
+async def test_other_scopes_reach_the_app_as_they_came(kind: str) -> None:
+    calls: list[tuple[Scope, Receive, Send]] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        calls.append((scope, receive, send))
+
+    async def receive() -> Message:
+        return {"type": f"{kind}.connect"}
+
+    async def send(message: Message) -> None:
+        pass
+
+    scope: Scope = {"type": kind, "asgi": {"version": "3.0"}, "path": "/ws", "headers": []}
+    copy = dict(scope)
+    for middleware in (HttpMetricsMiddleware(inner), RequestContextMiddleware(inner)):
+        await middleware(scope, receive, send)
+    assert calls == [(scope, receive, send)] * 2
+    assert scope == copy
