@@ -7,10 +7,10 @@ target's `service` label at scrape time (deploy/prometheus/prometheus.yml.in).
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Response
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 HTTP_REQUESTS = Counter(
     "articula_http_requests", "HTTP requests handled", ["method", "route", "status"]
@@ -68,28 +68,51 @@ OUTBOX_OLDEST_SECONDS = Gauge(
 OUTBOX_PUBLISHED = Counter("articula_outbox_published", "Events published by the relay", ["topic"])
 
 
-def _route_of(request: Request) -> str:
+def _route_of(scope: Scope) -> str:
     """The route template (`/v1/organizations/{organization_id}`), never the raw path, so the
     label stays bounded. Starlette records the matched route in the scope during routing."""
-    route = request.scope.get("route")
+    route = scope.get("route")
     return str(getattr(route, "path", "unmatched"))
 
 
-def install_http_metrics(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
+class HttpMetricsMiddleware:
+    """Counts and times each HTTP request by method, route template and status.
+
+    Pure ASGI (no `BaseHTTPMiddleware`, which ran every request in a task of its own with
+    memory streams): it only watches `http.response.start` go by. The duration runs until the
+    response starts, as it did; an exception before that is counted as a 500, then re-raised.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         start = time.perf_counter()
         status = 500
+        duration: float | None = None
+
+        async def send_and_measure(message: Message) -> None:
+            nonlocal status, duration
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                duration = time.perf_counter() - start
+            await send(message)
+
         try:
-            response = await call_next(request)
-            status = response.status_code
-            return response
+            await self.app(scope, receive, send_and_measure)
         finally:
-            route = _route_of(request)
-            HTTP_REQUESTS.labels(request.method, route, str(status)).inc()
-            HTTP_DURATION.labels(request.method, route).observe(time.perf_counter() - start)
+            if duration is None:
+                duration = time.perf_counter() - start
+            method, route = scope["method"], _route_of(scope)
+            HTTP_REQUESTS.labels(method, route, str(status)).inc()
+            HTTP_DURATION.labels(method, route).observe(duration)
+
+
+def install_http_metrics(app: FastAPI) -> None:
+    app.add_middleware(HttpMetricsMiddleware)
 
     @app.get("/metrics", include_in_schema=False)
     async def metrics() -> Response:

@@ -17,10 +17,12 @@ from typing import Any
 
 import structlog
 from aiokafka import AIOKafkaClient
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pymongo import AsyncMongoClient
 from pymongo.asynchronous.database import AsyncDatabase
+from starlette.datastructures import URL, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import DomainError
 from shared.kafka.consumer import ReliableConsumer
@@ -212,32 +214,67 @@ def create_service_app(spec: ServiceSpec) -> FastAPI:
         return problem_response(problem, request.url.path)
 
     app.add_exception_handler(DomainError, on_domain_error)
+    # The last added runs first: the request id is bound before anything is measured.
     install_http_metrics(app)
-    _install_request_context(app)
+    app.add_middleware(RequestContextMiddleware)
     app.include_router(_health_router())
     for router in spec.routers:
         app.include_router(router)
     return app
 
 
-def _install_request_context(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def request_context(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        request_id = request.headers.get("x-request-id") or uuid.uuid4().hex
+_NOT_LOGGED = ("/metrics", "/healthz", "/readyz")
+
+
+class RequestContextMiddleware:
+    """Binds the request id (`X-Request-ID`, or a new one) in structlog's context variables,
+    answers it in the `X-Request-ID` header, and logs one `http_request` line per request.
+
+    Pure ASGI (no `BaseHTTPMiddleware`, which ran every request in a task of its own with
+    memory streams): the endpoint runs in this very task and context, so it sees the id. What
+    the endpoint binds (an organisation's id) is dropped again before the line is logged or an
+    error goes up to Starlette's last-resort handler, as when it ran in a task of its own. An
+    exception before the response starts goes up without the header or the line (the 500 is
+    logged as `unhandled_error` by the problem handler, with the id).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _header(scope, b"x-request-id") or uuid.uuid4().hex
         structlog.contextvars.clear_contextvars()
         structlog.contextvars.bind_contextvars(request_id=request_id)
-        response = await call_next(request)
-        response.headers["X-Request-ID"] = request_id
-        if request.url.path not in ("/metrics", "/healthz", "/readyz"):
-            log.info(
-                "http_request",
-                method=request.method,
-                path=request.url.path,
-                status=response.status_code,
-            )
-        return response
+        status: int | None = None
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                message.setdefault("headers", [])
+                MutableHeaders(scope=message)["X-Request-ID"] = request_id
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        finally:
+            structlog.contextvars.clear_contextvars()
+            structlog.contextvars.bind_contextvars(request_id=request_id)
+            if status is not None:
+                path = URL(scope=scope).path
+                if path not in _NOT_LOGGED:
+                    log.info("http_request", method=scope["method"], path=path, status=status)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    """The first value of a request header (ASGI gives the names in lower case)."""
+    for key, value in scope["headers"]:
+        if key == name:
+            return str(value.decode("latin-1"))
+    return None
 
 
 def _health_router() -> APIRouter:
