@@ -81,9 +81,7 @@ def test_an_encuentro_from_publication_to_published_agreements(stack: Stack) -> 
             answers.append(r.json())
         statuses = Counter(a["status"] for a in answers)
         assert statuses == {"registered": 80, "waitlisted": 20}
-        assert [a["position"] for a in answers if a["status"] == "waitlisted"] == list(
-            range(1, 21)
-        )
+        assert [a["position"] for a in answers if a["status"] == "waitlisted"] == list(range(1, 21))
         again = http.post(
             f"/v1/encuentros/{encuentro_id}/registrations",
             json={"participant": {**people[0], "email": people[0]["email"].upper()}},
@@ -157,7 +155,7 @@ def test_an_encuentro_from_publication_to_published_agreements(stack: Stack) -> 
         assert record.status_code == 200, record.text
 
         # Needs and offers of ten organisations.
-        for organization_id, key, _ in orgs[:10]:
+        for _, key, _ in orgs[:10]:
             put = http.put(
                 f"/v1/encuentros/{encuentro_id}/needs-offers",
                 json={

@@ -19,6 +19,7 @@ from services.events.domain.views import (
     RegistrationView,
     StaffRegistrationView,
     registration_view,
+    staff_registration_view,
 )
 from shared.access import require_owner_or_staff
 from shared.auth import unauthorized
@@ -70,7 +71,7 @@ async def list_registrations(
     query: Annotated[RegistrationListQuery, Query()],
     uow: UoW,
     caller: Caller,
-) -> Page[RegistrationView]:
+) -> Page[StaffRegistrationView] | Page[RegistrationView]:
     if caller.kind == "anonymous":
         raise unauthorized()
     if not (caller.is_staff or caller.kind == "organization"):
@@ -83,7 +84,10 @@ async def list_registrations(
         rows = [r for r in rows if seq is None or r.seq > seq]
     page = rows[: query.limit]
     next_cursor = encode_cursor(str(page[-1].seq), page[-1].id) if len(rows) > query.limit else None
-    items = [registration_view(encuentro, r, staff=caller.is_staff) for r in page]
+    if caller.is_staff:
+        staff_items = [staff_registration_view(encuentro, r) for r in page]
+        return Page[StaffRegistrationView](items=staff_items, next_cursor=next_cursor)
+    items = [registration_view(encuentro, r, staff=False) for r in page]
     return Page[RegistrationView](items=items, next_cursor=next_cursor)
 
 

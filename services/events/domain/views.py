@@ -34,6 +34,7 @@ __all__ = [
     "encuentro_view",
     "registration_view",
     "round_view",
+    "staff_registration_view",
 ]
 
 
@@ -145,13 +146,19 @@ def registration_view(
         "participant": registration.participant,
     }
     if staff:
-        return StaffRegistrationView(
-            **common,
-            code=registration.code,
-            walk_in=registration.walk_in,
-            checked_in_at=registration.checked_in_at,
-        )
+        return staff_registration_view(encuentro, registration)
     return RegistrationView(**common)
+
+
+def staff_registration_view(
+    encuentro: Encuentro, registration: Registration
+) -> StaffRegistrationView:
+    return StaffRegistrationView(
+        **registration_view(encuentro, registration, staff=False).model_dump(),
+        code=registration.code,
+        walk_in=registration.walk_in,
+        checked_in_at=registration.checked_in_at,
+    )
 
 
 class CheckinView(BaseModel):
