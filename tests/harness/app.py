@@ -5,6 +5,10 @@ to kill. Starlette's TestClient runs the app's lifespan, so the runtime starts a
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TypeVar
@@ -13,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from shared.settings import ServiceSettings
-from tests.harness.processes import KAFKA, MONGODB_URL, Stack
+from tests.harness.processes import KAFKA, MONGODB_URL, ROOT, Stack
 
 S = TypeVar("S", bound=ServiceSettings)
 
@@ -34,3 +38,30 @@ def settings_for(stack: Stack, settings_class: type[S]) -> S:
 def app_in_process(create_app: Callable[[S], FastAPI], settings: S) -> Iterator[TestClient]:
     with TestClient(create_app(settings)) as client:
         yield client
+
+
+_ROUTES = """
+import json
+import fastapi.routing
+from {module} import create_app
+
+app = create_app()
+flatten = getattr(fastapi.routing, "iter_route_contexts", None)
+routes = list(flatten(app.routes)) if flatten else app.routes
+print(json.dumps([[m, r.path] for r in routes for m in sorted(getattr(r, "methods", None) or [])]))
+"""
+
+
+def served_routes(module: str) -> set[tuple[str, str]]:
+    """(method, path) of every route a service's app serves, HEAD aside (read in a child
+    process, so that building the app cannot reconfigure this process's logging)."""
+    result = subprocess.run(
+        [sys.executable, "-c", _ROUTES.format(module=module)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "LOG_LEVEL": "WARNING"},
+    )
+    assert result.returncode == 0, result.stderr
+    return {(m, p) for m, p in json.loads(result.stdout.splitlines()[-1]) if m != "HEAD"}

@@ -21,10 +21,6 @@ Callers:
 from __future__ import annotations
 
 import itertools
-import json
-import os
-import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,7 +29,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness.processes import ROOT, STAFF, ServiceProcess, Stack, running
+from tests.harness.app import served_routes
+from tests.harness.processes import STAFF, ServiceProcess, Stack, running
 from tests.harness.registry import (
     activate,
     bearer,
@@ -242,28 +239,7 @@ def request_for(world: World, row: Row, caller: str) -> tuple[str, dict[str, Any
 
 
 def app_routes() -> set[tuple[str, str]]:
-    """(method, path) of every route the registry app serves, HEAD aside (read in a child
-    process, so that building the app cannot reconfigure this process's logging)."""
-    script = """
-import json
-import fastapi.routing
-from services.registry.main import create_app
-
-app = create_app()
-flatten = getattr(fastapi.routing, "iter_route_contexts", None)
-routes = list(flatten(app.routes)) if flatten else app.routes
-print(json.dumps([[m, r.path] for r in routes for m in sorted(getattr(r, "methods", None) or [])]))
-"""
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, "LOG_LEVEL": "WARNING"},
-    )
-    assert result.returncode == 0, result.stderr
-    return {(m, p) for m, p in json.loads(result.stdout.splitlines()[-1]) if m != "HEAD"}
+    return served_routes("services.registry.main")
 
 
 def test_every_route_has_a_row() -> None:
