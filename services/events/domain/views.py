@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_serializer
 
+from services.events.domain.calendar import SANTIAGO
 from services.events.domain.commitments import Commitment
 from services.events.domain.encuentro import Encuentro, Registration, Round
 from services.events.domain.forms import ParticipantInput
@@ -70,6 +71,11 @@ class EncuentroView(BaseModel):
     created_at: datetime
     updated_at: datetime
     history: list[StatusStepView] | None = None  # staff only
+
+    @field_serializer("starts_at", "ends_at")
+    def _local_time(self, moment: datetime) -> datetime:
+        """An encuentro's times as people there read them (America/Santiago, with offset)."""
+        return moment.astimezone(SANTIAGO)
 
 
 def encuentro_view(encuentro: Encuentro, *, online_link: bool, staff: bool) -> EncuentroView:
