@@ -18,6 +18,8 @@ from shared.reference.territory import MACROZONE_IDS, REGION_CODES, is_region
 
 __all__ = [
     "EMAIL_PATTERN",
+    "REASON_MAX_LENGTH",
+    "REASON_SCHEMA",
     "WEBSITE_PATTERN",
     "WEBSITE_SCHEMA",
     "Email",
@@ -71,13 +73,17 @@ MacrozoneId = Annotated[
 
 
 _PERSON_NAME = text_schema(2, 120)
-_REASON = text_schema(3, 500, multiline=True)
+REASON_MAX_LENGTH: Final = 500
+REASON_SCHEMA: Final = text_schema(3, REASON_MAX_LENGTH, multiline=True)
 
 PersonName = Annotated[
     str, StringConstraints(max_length=120), trimmed(2), WithJsonSchema(_PERSON_NAME)
 ]
 Reason = Annotated[
-    str, StringConstraints(max_length=500), trimmed(3, multiline=True), WithJsonSchema(_REASON)
+    str,
+    StringConstraints(max_length=REASON_MAX_LENGTH),
+    trimmed(3, multiline=True),
+    WithJsonSchema(REASON_SCHEMA),
 ]
 
 # Host names in ASCII (an internationalised one in its xn-- form); the last label starts with a

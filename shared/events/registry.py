@@ -50,6 +50,7 @@ from pydantic import (
 
 from shared.events.base import EventContract
 from shared.events.topics import Topic
+from shared.values import REASON_MAX_LENGTH
 
 __all__ = [
     "ORGANIZATION_EVENTS",
@@ -186,7 +187,7 @@ class OrganizationActivated(OrganizationEvent):
     version: ClassVar[int] = 1
 
     changed_by: Actor
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=REASON_MAX_LENGTH)
 
 
 class OrganizationUpdated(OrganizationEvent):
@@ -207,7 +208,7 @@ class OrganizationVerified(OrganizationEvent):
 
     verified: bool
     changed_by: Actor
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=REASON_MAX_LENGTH)
 
 
 class OrganizationSuspended(OrganizationEvent):
@@ -217,7 +218,7 @@ class OrganizationSuspended(OrganizationEvent):
     version: ClassVar[int] = 1
 
     changed_by: Actor
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=REASON_MAX_LENGTH)
 
 
 class OrganizationReinstated(OrganizationEvent):
@@ -227,7 +228,7 @@ class OrganizationReinstated(OrganizationEvent):
     version: ClassVar[int] = 1
 
     changed_by: Actor
-    reason: str = Field(max_length=500)
+    reason: str = Field(max_length=REASON_MAX_LENGTH)
 
 
 class OrganizationWithdrawn(OrganizationEvent):

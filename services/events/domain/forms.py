@@ -36,10 +36,12 @@ from shared.fields import (
 )
 from shared.reference.vocabulary import Theme
 from shared.values import (
+    REASON_SCHEMA,
     WEBSITE_SCHEMA,
     Email,
     MacrozoneId,
     PersonName,
+    Reason,
     RegionCode,
     Website,
 )
@@ -154,12 +156,7 @@ OptionalLongText = Annotated[LongText | None, BLANK_TO_NONE, _or_blank(1, 5000)]
 Question = Annotated[
     str, StringConstraints(max_length=500), trimmed(3, multiline=True), _schema(3, 500)
 ]
-OptionalReason = Annotated[
-    Annotated[str, StringConstraints(max_length=500), trimmed(3, multiline=True), _schema(3, 500)]
-    | None,
-    BLANK_TO_NONE,
-    _or_blank(3, 500),
-]
+OptionalReason = Annotated[Reason | None, BLANK_TO_NONE, or_blank(REASON_SCHEMA)]
 RecordText = Annotated[
     str, StringConstraints(max_length=10000), trimmed(1, multiline=True), _schema(1, 10000)
 ]
