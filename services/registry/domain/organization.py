@@ -19,10 +19,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Final, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.registry.domain.changes import access_changes, field_changes
 from services.registry.domain.credentials import (
     CONFIRMATION_TTL,
     hash_secret,
@@ -31,12 +32,16 @@ from services.registry.domain.credentials import (
     secret_matches,
 )
 from services.registry.domain.errors import (
-    AlreadyConfirmed,
     InvalidInput,
-    InvalidTransition,
     TokenExpired,
     TokenInvalid,
-    WithdrawnOrganizationError,
+)
+from services.registry.domain.lifecycle import (
+    REDACTED_FIELDS,
+    TRANSITIONS,
+    Action,
+    OrganizationStatus,
+    next_status,
 )
 from services.registry.domain.profile import (
     PROFILE_FIELDS,
@@ -49,10 +54,8 @@ from services.registry.domain.profile import (
 )
 from shared.events.base import EventContract
 from shared.events.registry import (
-    AccessChanged,
     Actor,
     ConfirmationRequested,
-    FieldChange,
     OrganizationActivated,
     OrganizationConfirmed,
     OrganizationRegistered,
@@ -82,90 +85,6 @@ __all__ = [
     "organization_document",
     "organization_from_document",
 ]
-
-
-class OrganizationStatus(StrEnum):
-    PENDING = "pending"
-    ACTIVE = "active"
-    SUSPENDED = "suspended"
-    WITHDRAWN = "withdrawn"
-
-
-class Action(StrEnum):
-    CONFIRM = "confirm"
-    ACTIVATE = "activate"
-    SUSPEND = "suspend"
-    REINSTATE = "reinstate"
-    WITHDRAW = "withdraw"
-    UPDATE = "update"
-    VERIFY = "verify"
-    RENEW_CONFIRMATION = "renew_confirmation"
-    ROTATE_API_KEY = "rotate_api_key"
-
-
-_P, _A, _S, _W = (
-    OrganizationStatus.PENDING,
-    OrganizationStatus.ACTIVE,
-    OrganizationStatus.SUSPENDED,
-    OrganizationStatus.WITHDRAWN,
-)
-
-# action → {status it is allowed from: status it leads to}; anything missing is refused.
-TRANSITIONS: Final[Mapping[Action, Mapping[OrganizationStatus, OrganizationStatus]]] = {
-    Action.CONFIRM: {_P: _A},
-    Action.ACTIVATE: {_P: _A},
-    Action.SUSPEND: {_A: _S},
-    Action.REINSTATE: {_S: _A},
-    Action.WITHDRAW: {_P: _W, _A: _W, _S: _W},
-    Action.UPDATE: {_P: _P, _A: _A, _S: _S},
-    Action.VERIFY: {_P: _P, _A: _A, _S: _S},
-    Action.RENEW_CONFIRMATION: {_P: _P},
-    Action.ROTATE_API_KEY: {_A: _A},
-}
-
-_STATUS_LABELS: Final = {_P: "pendiente", _A: "activa", _S: "suspendida", _W: "retirada"}
-_ACTION_LABELS: Final = {
-    Action.CONFIRM: "confirmar",
-    Action.ACTIVATE: "activar",
-    Action.SUSPEND: "suspender",
-    Action.REINSTATE: "reactivar",
-    Action.WITHDRAW: "retirar",
-    Action.UPDATE: "modificar",
-    Action.VERIFY: "verificar",
-    Action.RENEW_CONFIRMATION: "reenviar la confirmación de",
-    Action.ROTATE_API_KEY: "renovar la clave de API de",
-}
-
-# Fields whose values never go into an event: personal data, consent, free text.
-REDACTED_FIELDS: Final[frozenset[str]] = frozenset(
-    {
-        "description",
-        "contact.name",
-        "contact.email",
-        "contact.phone",
-        "consent.publish_profile",
-        "consent.terms_version",
-    }
-)
-
-
-def next_status(action: Action, current: OrganizationStatus | str) -> OrganizationStatus:
-    """The status ``action`` leads to from ``current``, or the Spanish refusal."""
-    status = OrganizationStatus(current)
-    allowed = TRANSITIONS[action]
-    if status in allowed:
-        return allowed[status]
-    if status is _W:
-        raise WithdrawnOrganizationError(
-            "La organización se retiró del registro; su ficha ya no admite cambios."
-        )
-    if action is Action.CONFIRM and status is _A:
-        raise AlreadyConfirmed("La organización ya está confirmada y activa.")
-    raise InvalidTransition(
-        f"No se puede {_ACTION_LABELS[action]} una organización {_STATUS_LABELS[status]}.",
-        current=str(status),
-        allowed=[str(a) for a in Action if status in TRANSITIONS[a]],
-    )
 
 
 def new_organization_id() -> str:
@@ -240,15 +159,6 @@ def _staff(staff_id: str) -> Actor:
     return Actor(kind="staff", id=staff_id)
 
 
-def _json_value(value: Any) -> Any:
-    """A profile value as it appears in an event (enums as strings, lists as lists)."""
-    if isinstance(value, list | tuple):
-        return [str(v) for v in value]
-    if isinstance(value, StrEnum):
-        return str(value)
-    return value
-
-
 class Organization(ProfileFields):
     """An articulator organisation as the registry keeps it (owner and staff see all of it)."""
 
@@ -278,7 +188,11 @@ class Organization(ProfileFields):
     @property
     def listed(self) -> bool:
         """In the public directory: active, and consented to publication."""
-        return self.status == _A and self.consent is not None and self.consent.publish_profile
+        return (
+            self.status == OrganizationStatus.ACTIVE
+            and self.consent is not None
+            and self.consent.publish_profile
+        )
 
     def snapshot(self) -> OrganizationSnapshot:
         """The public facts other services receive in every organisation event: the contract's
@@ -322,7 +236,7 @@ class Organization(ProfileFields):
                 accepted_at=now,
                 publish_profile_updated_at=now,
             ),
-            status=_P,
+            status=OrganizationStatus.PENDING,
             call_id=call_id,
             registered_at=now,
             updated_at=now,
@@ -377,7 +291,7 @@ class Organization(ProfileFields):
         event = OrganizationConfirmed(
             organization_id=org.id, occurred_at=now, organization=org.snapshot(), changed_by=owner
         )
-        return Outcome(org, (event, *_access_changes(self, org, now)), api_key)
+        return Outcome(org, (event, *access_changes(self, org, now)), api_key)
 
     def activate_by_staff(
         self, reason: str, staff_id: str, now: datetime, *, api_key: str | None = None
@@ -403,7 +317,7 @@ class Organization(ProfileFields):
             changed_by=staff,
             reason=reason,
         )
-        return Outcome(org, (event, *_access_changes(self, org, now)), api_key)
+        return Outcome(org, (event, *access_changes(self, org, now)), api_key)
 
     def rotate_api_key(self, now: datetime, *, api_key: str | None = None) -> Outcome:
         """A new API key replaces every previous one; only the access topic hears of it (as
@@ -416,7 +330,7 @@ class Organization(ProfileFields):
             AuditEntry(at=now, action="api_key_rotated"),
             api_keys=[ApiKeyRecord(hash=hash_secret(api_key), created_at=now)],
         )
-        return Outcome(org, _access_changes(self, org, now), api_key)
+        return Outcome(org, access_changes(self, org, now), api_key)
 
     def update(self, patch: OrganizationPatch, actor: Actor, now: datetime) -> Outcome:
         """Apply a partial update; the event lists each changed field and who changed it.
@@ -447,7 +361,7 @@ class Organization(ProfileFields):
         if patch.consent is not None and self.consent is not None:
             changes["consent"] = self._consent_after(patch, now)
         candidate = self.model_copy(update=changes)
-        diff = _diff(self, candidate)
+        diff = field_changes(self, candidate)
         if not diff:
             return Outcome(self)
         names = [change.field for change in diff]
@@ -525,7 +439,7 @@ class Organization(ProfileFields):
             changed_by=staff,
             reason=reason,
         )
-        return Outcome(org, (event, *_access_changes(self, org, now)))
+        return Outcome(org, (event, *access_changes(self, org, now)))
 
     def withdraw(self, actor: Actor, now: datetime) -> Outcome:
         """The organisation leaves: personal data and credentials erased, the fact kept."""
@@ -555,7 +469,7 @@ class Organization(ProfileFields):
             changed_by=actor,
             previous_status=str(previous),
         )
-        return Outcome(org, (event, *_access_changes(self, org, now)))
+        return Outcome(org, (event, *access_changes(self, org, now)))
 
     # --- helpers ------------------------------------------------------------------------------
 
@@ -593,62 +507,6 @@ class Organization(ProfileFields):
             requested_at=now,
             reason=reason,
         )
-
-
-def _access_changes(
-    before: Organization, after: Organization, now: datetime
-) -> tuple[AccessChanged, ...]:
-    """The access event, when the keys that open the API for the organisation changed, or
-    whether they open it (only an active organisation's keys do)."""
-
-    def access(org: Organization) -> tuple[tuple[str, ...], bool]:
-        return tuple(record.hash for record in org.api_keys), org.status == _A
-
-    if access(before) == access(after):
-        return ()
-    hashes, active = access(after)
-    return (
-        AccessChanged(
-            principal_id=after.id,
-            kind="organization",
-            key_hashes=hashes,
-            active=active,
-            changed_at=now,
-        ),
-    )
-
-
-def _diff(old: Organization, new: Organization) -> list[FieldChange]:
-    """Changed fields in a stable order; personal, consent and free-text values redacted."""
-    pairs: list[tuple[str, Any, Any]] = [
-        (name, getattr(old, name), getattr(new, name)) for name in PROFILE_FIELDS
-    ]
-    for sub in ("name", "email", "phone"):
-        pairs.append(
-            (
-                f"contact.{sub}",
-                getattr(old.contact, sub, None),
-                getattr(new.contact, sub, None),
-            )
-        )
-    for sub in ("publish_profile", "terms_version"):
-        pairs.append(
-            (
-                f"consent.{sub}",
-                getattr(old.consent, sub, None),
-                getattr(new.consent, sub, None),
-            )
-        )
-    changes: list[FieldChange] = []
-    for name, before, after in pairs:
-        before, after = _json_value(before), _json_value(after)
-        if before == after:
-            continue
-        if name in REDACTED_FIELDS:
-            changes.append(FieldChange(field=name, redacted=True))
-        else:
-            changes.append(FieldChange(field=name, old=before, new=after))
-    return changes
 
 
 # --- persistence mapping (pure) -----------------------------------------------------------------
