@@ -1,0 +1,205 @@
+"""Every formula the metrics service publishes, in one place, free of I/O.
+
+Why one module: the Mesa's reports were checked by hand and some of their percentages do not
+follow from their own counts (seed 001's work-plan table); every published figure here comes
+from one formula, with one rounding rule and one suppression rule, so that a reader can redo
+the arithmetic from the counts printed beside it.
+
+Rounding (domain.md §5, contract "Metrics"): percentages are whole numbers rounded half up,
+means have two decimals rounded half up. Arithmetic is exact (``Fraction``), never float
+rounding: ``round(2.5)`` is 2 in Python and ``100 * 5 / 8`` may land a hair below a half.
+A negative value (a progress that went backwards) rounds half away from zero, so that a
+regression of 12.5 reads −13, mirroring a gain of 12.5 reading 13 (``Decimal``'s ROUND_HALF_UP).
+
+Suppression: figures about people (attendees by gender or age group, survey ratings) never
+show a cell under ``SUPPRESSION_THRESHOLD`` people; see ``shares`` for the secondary rule.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from fractions import Fraction
+from typing import Final, TypeAlias
+
+from pydantic import BaseModel, ConfigDict
+
+__all__ = [
+    "SUPPRESSION_THRESHOLD",
+    "Share",
+    "attendance_percent",
+    "fulfilled_percent",
+    "percent",
+    "protected_count",
+    "round_half_up",
+    "sector_group",
+    "shares",
+]
+
+SUPPRESSION_THRESHOLD: Final = 3
+"""The fewest people a published cell may describe (fewer could single someone out)."""
+
+_PRIVATE_SECTORS: Final = frozenset({"sociedad_civil", "privado"})
+
+Number: TypeAlias = int | float
+
+
+class _Figure(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+
+# --- rounding -------------------------------------------------------------------------------
+
+
+def round_half_up(value: Fraction) -> int:
+    """Round an exact value to the nearest whole number, halves away from zero.
+
+    The one rounding rule of every published figure; exact because it never leaves
+    ``Fraction``. Halves away from zero keep a figure and its negative symmetric.
+    """
+    magnitude = math.floor(abs(value) + Fraction(1, 2))
+    return magnitude if value >= 0 else -magnitude
+
+
+def _exact(value: Number) -> Fraction:
+    """A number as the exact decimal it was written as (0.1 is one tenth, not its binary twin).
+
+    Values reach the service as JSON decimals; taking the float's shortest ``repr`` keeps
+    0.3 / 0.8 at exactly 3/8 so that a half stays a half.
+    """
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a number here")
+    if isinstance(value, int):
+        return Fraction(value)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value!r}")
+    return Fraction(repr(value))
+
+
+def _non_negative(name: str, value: int) -> None:
+    if value < 0:
+        raise ValueError(f"{name} cannot be negative: {value}")
+
+
+# --- percentages ----------------------------------------------------------------------------
+
+
+def percent(count: int, over: int) -> int | None:
+    """``count`` as a whole percent of ``over``, rounded half up; None when ``over`` is 0.
+
+    None rather than 0 because a share of nobody is not known, not nothing. ``count`` may
+    exceed ``over`` (coverage of 154%); negative counts are a caller's bug and raise.
+    """
+    _non_negative("count", count)
+    _non_negative("over", over)
+    if over == 0:
+        return None
+    # floor(100·count/over + ½) in integers: floor((200·count + over) / (2·over)).
+    return (200 * count + over) // (2 * over)
+
+
+def attendance_percent(attended: int, registered: int) -> int | None:
+    """Participaciones over inscritos (domain.md §7); None when nobody held a place."""
+    return percent(attended, registered)
+
+
+def fulfilled_percent(fulfilled: int, not_dropped: int) -> int | None:
+    """Fulfilled commitments over those not dropped (domain.md §7).
+
+    A dropped commitment is no longer owed, so it counts neither for nor against.
+    """
+    return percent(fulfilled, not_dropped)
+
+
+def sector_group(sector: str) -> str:
+    """The Mesa's grouping of sectors: ``privado`` is sociedad civil and companies together.
+
+    Seed 003's "88% sector privado" counts civil society with companies; every other sector
+    is its own group (``publico``, ``academia``, ``organismo_internacional``).
+    """
+    return "privado" if sector in _PRIVATE_SECTORS else sector
+
+
+# --- shares and suppression -----------------------------------------------------------------
+
+
+class Share(_Figure):
+    """One ``{key, count, percent}`` cell of a breakdown; a suppressed cell shows neither."""
+
+    key: str
+    count: int | None
+    percent: int | None
+    suppressed: bool = False
+
+
+def _ordered_keys(counts: Mapping[str, int], order: Sequence[str] | None) -> list[str]:
+    if order is None:
+        return sorted(counts, key=lambda key: (-counts[key], key))
+    if len(set(order)) != len(order):
+        raise ValueError("order names a key twice")
+    known = set(order)
+    return [*order, *sorted(key for key in counts if key not in known)]
+
+
+def _suppressed_keys(counts: Mapping[str, int], keys: Sequence[str], below: int) -> set[str]:
+    """Primary cells (0 < count < ``below``) plus, when exactly one, the next smallest cell.
+
+    Secondary suppression: with a single hidden cell and the total published beside it, the
+    hidden count is the total minus the others. Hiding also the smallest other non-zero cell
+    (ties: the first key alphabetically) leaves two unknowns and one equation. Zero cells are
+    never hidden (an empty cell describes nobody). When the hidden cell is the only non-zero
+    one, no other cell can protect it: it equals the total, which is then itself under the
+    threshold, and the caller must withhold that total too (``protected_count``).
+
+    This is the standard rule, not a full audit: an attacker who knows it can still narrow
+    hidden cells from their known sum (two hidden cells summing to 2 are both 1). Breakdowns
+    here are small and the totals beside them are what the contract asks for.
+    """
+    primary = {key for key in keys if 0 < counts.get(key, 0) < below}
+    if len(primary) != 1:
+        return primary
+    others = [key for key in keys if key not in primary and counts.get(key, 0) > 0]
+    if not others:
+        return primary
+    secondary = min(others, key=lambda key: (counts[key], key))
+    return primary | {secondary}
+
+
+def shares(
+    counts: Mapping[str, int],
+    over: int,
+    *,
+    order: Sequence[str] | None = None,
+    suppress_below: int | None = None,
+) -> list[Share]:
+    """A breakdown: each key's count and whole percent of ``over``, the respondents.
+
+    ``over`` is who answered the question (domain.md §5), not the sum of the counts: for a
+    multi-valued field (themes, needs) one respondent counts in several keys and the shares
+    add up to more than 100%. With ``order`` (a fixed vocabulary) every key in it is listed,
+    zero counts included, then any other key in ``counts`` alphabetically; without it, by
+    count descending, then key. ``suppress_below`` is for figures about people
+    (``SUPPRESSION_THRESHOLD``): see ``_suppressed_keys`` for which cells are hidden.
+    """
+    for key, count in counts.items():
+        _non_negative(f"count of {key!r}", count)
+    keys = _ordered_keys(counts, order)
+    hidden = set() if suppress_below is None else _suppressed_keys(counts, keys, suppress_below)
+    result = []
+    for key in keys:
+        if key in hidden:
+            result.append(Share(key=key, count=None, percent=None, suppressed=True))
+        else:
+            count = counts.get(key, 0)
+            result.append(Share(key=key, count=count, percent=percent(count, over)))
+    return result
+
+
+def protected_count(count: int, *, suppress_below: int = SUPPRESSION_THRESHOLD) -> int | None:
+    """A head count as published next to a suppressed breakdown: None when 0 < count < threshold.
+
+    For totals such as the respondents of a breakdown about people: a total of 2 attendees
+    who all answered ``mujer`` would tell what the suppressed cell hides.
+    """
+    _non_negative("count", count)
+    return None if 0 < count < suppress_below else count

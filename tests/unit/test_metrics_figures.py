@@ -1,0 +1,266 @@
+"""The metrics service's formulas: rounding, shares, suppression, means, progress, work plans.
+
+Checked against the source documents' own figures (seeds 000, 001, 003) where they follow from
+their counts, and against the formula where they do not.
+"""
+
+from __future__ import annotations
+
+import math
+from decimal import ROUND_HALF_UP, Decimal
+from fractions import Fraction
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.metrics.domain.figures import (
+    SUPPRESSION_THRESHOLD,
+    Share,
+    attendance_percent,
+    fulfilled_percent,
+    percent,
+    protected_count,
+    round_half_up,
+    sector_group,
+    shares,
+)
+
+counts_st = st.integers(min_value=0, max_value=10**6)
+positive_st = st.integers(min_value=1, max_value=10**6)
+GENDERS = ["mujer", "hombre", "otro", "prefiere_no_decir"]
+
+
+# --- rounding and percent -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("count", "over", "expected"),
+    [
+        (1, 200, 1),  # 0.5 → 1 (banker's rounding would give 0)
+        (5, 8, 63),  # 62.5 → 63 (banker's: 62)
+        (1, 8, 13),  # 12.5 → 13 (banker's: 12)
+        (3, 8, 38),  # 37.5 → 38
+        (1, 3, 33),
+        (2, 3, 67),
+        (0, 5, 0),
+        (7, 7, 100),
+        (60, 39, 154),  # over 100 is allowed: coverage can exceed the needs
+    ],
+)
+def test_percent_rounds_half_up(count: int, over: int, expected: int) -> None:
+    assert percent(count, over) == expected
+
+
+def test_percent_of_nobody_is_unknown() -> None:
+    assert percent(0, 0) is None
+    assert percent(3, 0) is None
+
+
+def test_percent_refuses_negative_counts() -> None:
+    with pytest.raises(ValueError, match="count"):
+        percent(-1, 10)
+    with pytest.raises(ValueError, match="over"):
+        percent(1, -10)
+
+
+@given(counts_st, positive_st)
+def test_percent_is_exact_half_up(count: int, over: int) -> None:
+    exact = Fraction(100 * count, over)
+    result = percent(count, over)
+    assert result == math.floor(exact + Fraction(1, 2))
+    assert abs(result - exact) <= Fraction(1, 2)
+    if exact - math.floor(exact) == Fraction(1, 2):
+        assert result == math.ceil(exact)
+    decimal = (Decimal(100 * count) / Decimal(over)).quantize(Decimal(1), rounding=ROUND_HALF_UP)
+    assert result == int(decimal)
+
+
+@given(counts_st, counts_st, positive_st)
+def test_percent_is_monotone_in_count(a: int, b: int, over: int) -> None:
+    low, high = sorted((a, b))
+    assert (percent(low, over) or 0) <= (percent(high, over) or 0)
+
+
+@given(counts_st, positive_st, positive_st)
+def test_percent_is_antitone_in_over(count: int, a: int, b: int) -> None:
+    low, high = sorted((a, b))
+    assert (percent(count, high) or 0) <= (percent(count, low) or 0)
+
+
+@given(st.data(), positive_st)
+def test_percent_of_a_part_is_within_0_and_100(data: st.DataObject, over: int) -> None:
+    count = data.draw(st.integers(min_value=0, max_value=over))
+    result = percent(count, over)
+    assert result is not None
+    assert 0 <= result <= 100
+    assert (result == 0) == (200 * count < over)  # 0 only for less than half a percent
+    assert (result == 100) == (200 * (over - count) <= over)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (Fraction(25, 2), 13),
+        (Fraction(-25, 2), -13),  # halves away from zero: a regression mirrors a gain
+        (Fraction(-2, 5), 0),
+        (Fraction(249, 2), 125),
+        (Fraction(0), 0),
+        (Fraction(-1, 2), -1),
+    ],
+)
+def test_round_half_up_is_symmetric(value: Fraction, expected: int) -> None:
+    assert round_half_up(value) == expected
+
+
+@given(st.fractions(max_denominator=1000).filter(lambda f: abs(f) < 10**6))
+def test_round_half_up_matches_decimal(value: Fraction) -> None:
+    expected = Decimal(value.numerator) / Decimal(value.denominator)
+    assert round_half_up(value) == int(expected.quantize(Decimal(1), rounding=ROUND_HALF_UP))
+
+
+def test_attendance_and_fulfilled_are_percents() -> None:
+    assert attendance_percent(166, 321) == 52
+    assert attendance_percent(0, 0) is None
+    # 3 fulfilled, 1 pending, 1 in progress, 2 dropped: over the 5 not dropped.
+    assert fulfilled_percent(3, 5) == 60
+    assert fulfilled_percent(0, 0) is None
+
+
+def test_sector_group_counts_civil_society_with_companies() -> None:
+    assert sector_group("sociedad_civil") == "privado"
+    assert sector_group("privado") == "privado"
+    assert sector_group("publico") == "publico"
+    assert sector_group("academia") == "academia"
+    assert sector_group("organismo_internacional") == "organismo_internacional"
+
+
+# --- shares ---------------------------------------------------------------------------------
+
+
+def test_shares_follow_the_given_order_with_zeros_and_unknown_keys_last() -> None:
+    result = shares(
+        {"publico": 2, "zeta": 1, "privado": 5, "alfa": 1},
+        10,
+        order=["sociedad_civil", "privado", "publico"],
+    )
+    assert result == [
+        Share(key="sociedad_civil", count=0, percent=0),
+        Share(key="privado", count=5, percent=50),
+        Share(key="publico", count=2, percent=20),
+        Share(key="alfa", count=1, percent=10),
+        Share(key="zeta", count=1, percent=10),
+    ]
+
+
+def test_shares_without_order_go_by_count_then_key() -> None:
+    result = shares({"b": 3, "a": 3, "c": 7, "d": 0}, 13)
+    assert [(s.key, s.count, s.percent) for s in result] == [
+        ("c", 7, 54),
+        ("a", 3, 23),
+        ("b", 3, 23),
+        ("d", 0, 0),
+    ]
+
+
+def test_shares_of_a_multi_valued_field_are_over_respondents() -> None:
+    # 4 organisations answered; each ticked one or more needs.
+    result = shares({"difusion": 3, "fortalecimiento": 2, "articulacion_redes": 2}, 4)
+    assert [s.percent for s in result] == [75, 50, 50]
+    assert sum(s.percent or 0 for s in result) == 175
+
+
+def test_shares_over_nobody_have_no_percent() -> None:
+    assert shares({"a": 0}, 0, order=["a", "b"]) == [
+        Share(key="a", count=0, percent=None),
+        Share(key="b", count=0, percent=None),
+    ]
+
+
+def test_shares_refuse_bad_input() -> None:
+    with pytest.raises(ValueError, match="twice"):
+        shares({}, 1, order=["a", "a"])
+    with pytest.raises(ValueError, match="negative"):
+        shares({"a": -1}, 1)
+
+
+def test_shares_without_suppression_show_small_cells() -> None:
+    result = shares({"mujer": 1, "hombre": 9}, 10)
+    assert not any(s.suppressed for s in result)
+    assert result[1] == Share(key="mujer", count=1, percent=10)
+
+
+def test_small_cell_is_suppressed_with_the_next_smallest() -> None:
+    # Alone, "otro" would be 19 − 10 − 8 − 0 = 1 by subtraction from the published total;
+    # hiding "hombre" too (the smallest other non-zero cell) leaves two unknowns.
+    result = shares(
+        {"mujer": 10, "hombre": 8, "otro": 1, "prefiere_no_decir": 0},
+        19,
+        order=GENDERS,
+        suppress_below=SUPPRESSION_THRESHOLD,
+    )
+    assert result == [
+        Share(key="mujer", count=10, percent=53),
+        Share(key="hombre", count=None, percent=None, suppressed=True),
+        Share(key="otro", count=None, percent=None, suppressed=True),
+        Share(key="prefiere_no_decir", count=0, percent=0),  # zero describes nobody
+    ]
+
+
+def test_secondary_suppression_breaks_ties_by_key() -> None:
+    result = shares({"x": 2, "b": 5, "a": 5, "c": 9}, 21, suppress_below=3)
+    assert {s.key for s in result if s.suppressed} == {"x", "a"}
+
+
+def test_two_small_cells_need_no_secondary() -> None:
+    result = shares({"18-29": 2, "30-44": 1, "45-59": 12, "60+": 4}, 19, suppress_below=3)
+    assert {s.key for s in result if s.suppressed} == {"18-29", "30-44"}
+    assert [s.count for s in result if not s.suppressed] == [12, 4]
+
+
+def test_a_small_only_cell_is_protected_by_its_total() -> None:
+    # 2 attendees, both "mujer": no other cell can hide it; the total must go too.
+    result = shares({"mujer": 2}, 2, order=GENDERS, suppress_below=SUPPRESSION_THRESHOLD)
+    assert [s.key for s in result if s.suppressed] == ["mujer"]
+    assert protected_count(2) is None
+    assert protected_count(0) == 0
+    assert protected_count(3) == 3
+
+
+def test_cells_at_the_threshold_are_published() -> None:
+    result = shares({"a": 3, "b": 3}, 6, suppress_below=3)
+    assert [s.count for s in result] == [3, 3]
+
+
+@given(
+    st.dictionaries(st.sampled_from(GENDERS), st.integers(min_value=0, max_value=30)),
+    st.integers(min_value=2, max_value=6),
+)
+def test_suppression_leaves_no_cell_derivable(counts: dict[str, int], threshold: int) -> None:
+    over = sum(counts.values())
+    result = shares(counts, over, order=GENDERS, suppress_below=threshold)
+    hidden = [s for s in result if s.suppressed]
+    for share in result:
+        if share.suppressed:
+            assert share.count is None
+            assert share.percent is None
+        else:
+            assert share.count is not None
+            assert share.count == 0 or share.count >= threshold
+            assert share.percent == percent(share.count, over)
+    # Every small non-zero cell is hidden.
+    assert {s.key for s in hidden} >= {k for k, c in counts.items() if 0 < c < threshold}
+    # A single hidden cell is only possible when it is the total itself, which the caller
+    # then withholds (protected_count); otherwise subtraction never isolates one cell.
+    if len(hidden) == 1:
+        assert sum(1 for c in counts.values() if c > 0) == 1
+        assert protected_count(over, suppress_below=threshold) is None
+
+
+@given(st.dictionaries(st.text(min_size=1, max_size=5), counts_st), positive_st)
+def test_unsuppressed_shares_are_percent_of_over(counts: dict[str, int], over: int) -> None:
+    result = shares(counts, over)
+    assert sorted(s.key for s in result) == sorted(counts)
+    assert [s.count for s in result] == sorted(counts.values(), reverse=True)
+    for share in result:
+        assert share.percent == percent(counts[share.key], over)
