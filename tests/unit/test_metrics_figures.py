@@ -15,13 +15,16 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from services.metrics.domain.figures import (
+    SATISFACTION_DIMENSIONS,
     SUPPRESSION_THRESHOLD,
     Share,
     attendance_percent,
     fulfilled_percent,
+    mean,
     percent,
     protected_count,
     round_half_up,
+    satisfaction,
     sector_group,
     shares,
 )
@@ -264,3 +267,101 @@ def test_unsuppressed_shares_are_percent_of_over(counts: dict[str, int], over: i
     assert [s.count for s in result] == sorted(counts.values(), reverse=True)
     for share in result:
         assert share.percent == percent(counts[share.key], over)
+
+
+# --- satisfaction ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("total", "n", "expected"),
+    [
+        (13, 3, 4.33),
+        (14, 3, 4.67),
+        (5, 8, 0.63),  # 0.625 → 0.63
+        (9, 2, 4.5),
+        (1.005, 1, 1.01),  # round(1.005, 2) is 1.0 in floats
+        (20, 4, 5.0),
+    ],
+)
+def test_mean_to_two_decimals_half_up(total: float, n: int, expected: float) -> None:
+    assert mean(total, n) == expected
+
+
+def test_mean_of_nobody_is_unknown() -> None:
+    assert mean(0, 0) is None
+    with pytest.raises(ValueError, match="negative"):
+        mean(3, -1)
+    with pytest.raises(ValueError, match="finite"):
+        mean(math.nan, 3)
+
+
+@given(st.integers(min_value=0, max_value=5 * 10**5), positive_st)
+def test_mean_matches_decimal_half_up(total: int, n: int) -> None:
+    expected = (Decimal(total) / Decimal(n)).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    assert mean(total, n) == float(expected)
+
+
+def test_satisfaction_lists_every_dimension_in_the_contract_order() -> None:
+    ratings = {"duracion": (16, 4), "experiencia_general": (23, 5), "temas": (21, 5)}
+    result = satisfaction(ratings, 5)
+    assert result.responses == 5
+    assert not result.suppressed
+    assert [d.dimension for d in result.dimensions] == list(SATISFACTION_DIMENSIONS)
+    assert SATISFACTION_DIMENSIONS == (
+        "experiencia_general",
+        "temas",
+        "facilitacion",
+        "metodologia",
+        "conexion",
+        "exposiciones",
+        "duracion",
+    )
+    by_dimension = {d.dimension: d for d in result.dimensions}
+    assert (by_dimension["experiencia_general"].mean, by_dimension["experiencia_general"].n) == (
+        4.6,
+        5,
+    )
+    assert by_dimension["temas"].mean == 4.2
+    assert by_dimension["duracion"].mean == 4.0
+    # Nobody rated it: n 0, no mean, nothing to hide.
+    assert by_dimension["conexion"].model_dump() == {
+        "dimension": "conexion",
+        "mean": None,
+        "n": 0,
+        "suppressed": False,
+    }
+
+
+def test_a_dimension_rated_by_fewer_than_three_hides_its_mean() -> None:
+    result = satisfaction({"temas": (9, 2), "facilitacion": (12, 3)}, 4)
+    by_dimension = {d.dimension: d for d in result.dimensions}
+    assert by_dimension["temas"].model_dump() == {
+        "dimension": "temas",
+        "mean": None,
+        "n": 2,
+        "suppressed": True,
+    }
+    assert by_dimension["facilitacion"].mean == 4.0
+    assert not by_dimension["facilitacion"].suppressed
+
+
+def test_fewer_than_three_responses_hide_the_whole_block() -> None:
+    result = satisfaction({"temas": (9, 2), "duracion": (4, 1)}, 2)
+    assert result.suppressed
+    assert result.responses is None
+    assert [d.dimension for d in result.dimensions] == list(SATISFACTION_DIMENSIONS)
+    assert all(d.suppressed and d.mean is None and d.n is None for d in result.dimensions)
+
+
+def test_no_responses_is_an_empty_block_not_a_hidden_one() -> None:
+    result = satisfaction({}, 0)
+    assert result.responses == 0
+    assert not result.suppressed
+    assert all(d.n == 0 and d.mean is None for d in result.dimensions)
+
+
+def test_satisfaction_refuses_inconsistent_input() -> None:
+    with pytest.raises(ValueError, match="unknown"):
+        satisfaction({"comida": (5, 1)}, 3)
+    with pytest.raises(ValueError, match="more than"):
+        satisfaction({"temas": (20, 4)}, 3)

@@ -25,13 +25,18 @@ from typing import Final, TypeAlias
 from pydantic import BaseModel, ConfigDict
 
 __all__ = [
+    "SATISFACTION_DIMENSIONS",
     "SUPPRESSION_THRESHOLD",
+    "DimensionMean",
+    "Satisfaction",
     "Share",
     "attendance_percent",
     "fulfilled_percent",
+    "mean",
     "percent",
     "protected_count",
     "round_half_up",
+    "satisfaction",
     "sector_group",
     "shares",
 ]
@@ -203,3 +208,86 @@ def protected_count(count: int, *, suppress_below: int = SUPPRESSION_THRESHOLD) 
     """
     _non_negative("count", count)
     return None if 0 < count < suppress_below else count
+
+
+# --- satisfaction ---------------------------------------------------------------------------
+
+
+SATISFACTION_DIMENSIONS: Final[tuple[str, ...]] = (
+    "experiencia_general",
+    "temas",
+    "facilitacion",
+    "metodologia",
+    "conexion",
+    "exposiciones",
+    "duracion",
+)
+"""The survey's dimensions in the contract's order, the order they are always answered in."""
+
+
+def mean(total: Number, n: int) -> float | None:
+    """``total / n`` to two decimals rounded half up (1.005 → 1.01); None when nobody rated.
+
+    Exact arithmetic for the same reason as ``percent``: ``round(1.005, 2)`` is 1.0.
+    """
+    _non_negative("n", n)
+    if n == 0:
+        return None
+    hundredths = round_half_up(_exact(total) * 100 / n)
+    return float(Fraction(hundredths, 100))
+
+
+class DimensionMean(_Figure):
+    """One survey dimension: the mean over the ``n`` responses that rated it."""
+
+    dimension: str
+    mean: float | None
+    n: int | None
+    suppressed: bool = False
+
+
+class Satisfaction(_Figure):
+    """The contract's ``{responses, dimensions: [{dimension, mean, n}]}``, with suppression."""
+
+    responses: int | None
+    dimensions: list[DimensionMean]
+    suppressed: bool = False
+
+
+def satisfaction(
+    ratings: Mapping[str, tuple[int, int]],
+    responses: int,
+    *,
+    suppress_below: int = SUPPRESSION_THRESHOLD,
+) -> Satisfaction:
+    """Per-dimension means from ``{dimension: (sum of ratings, n)}`` and the response count.
+
+    Always every dimension, in the contract's order (an unrated one has ``n`` 0 and no mean).
+    A dimension rated by fewer than ``suppress_below`` people hides its mean (one rating's
+    mean is that person's answer) but keeps ``n``, which says who rated, not what. With fewer
+    than ``suppress_below`` responses the whole block is hidden, the count included, since
+    every figure in it would describe one or two people. No secondary rule here: means add up
+    to no published total, so none can be recovered by subtraction.
+    """
+    _non_negative("responses", responses)
+    unknown = set(ratings) - set(SATISFACTION_DIMENSIONS)
+    if unknown:
+        raise ValueError(f"unknown survey dimensions: {sorted(unknown)}")
+    for dimension, (_, n) in ratings.items():
+        _non_negative(f"n of {dimension!r}", n)
+        if n > responses:
+            raise ValueError(f"{dimension!r} rated by {n}, more than the {responses} responses")
+    if 0 < responses < suppress_below:
+        hidden = [
+            DimensionMean(dimension=dimension, mean=None, n=None, suppressed=True)
+            for dimension in SATISFACTION_DIMENSIONS
+        ]
+        return Satisfaction(responses=None, dimensions=hidden, suppressed=True)
+    dimensions = []
+    for dimension in SATISFACTION_DIMENSIONS:
+        total, n = ratings.get(dimension, (0, 0))
+        if 0 < n < suppress_below:
+            dimensions.append(DimensionMean(dimension=dimension, mean=None, n=n, suppressed=True))
+        else:
+            dimensions.append(DimensionMean(dimension=dimension, mean=mean(total, n), n=n))
+    return Satisfaction(responses=responses, dimensions=dimensions)
