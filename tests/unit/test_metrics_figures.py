@@ -17,16 +17,19 @@ from hypothesis import strategies as st
 from services.metrics.domain.figures import (
     SATISFACTION_DIMENSIONS,
     SUPPRESSION_THRESHOLD,
+    Direction,
     Share,
     attendance_percent,
     fulfilled_percent,
     mean,
     percent,
+    progress_percent,
     protected_count,
     round_half_up,
     satisfaction,
     sector_group,
     shares,
+    target_matches_direction,
 )
 
 counts_st = st.integers(min_value=0, max_value=10**6)
@@ -365,3 +368,96 @@ def test_satisfaction_refuses_inconsistent_input() -> None:
         satisfaction({"comida": (5, 1)}, 3)
     with pytest.raises(ValueError, match="more than"):
         satisfaction({"temas": (20, 4)}, 3)
+
+
+# --- indicator progress ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("baseline", "target", "actual", "expected"),
+    [
+        (10, 20, 15, 50),
+        (10, 20, 20, 100),
+        (10, 20, 25, 150),  # beyond the target: not clamped
+        (10, 20, 5, -50),  # away from the target: negative
+        (10, 20, 10, 0),
+        (0, 8, 5, 63),  # 62.5 → 63
+        (0, 8, -1, -13),  # −12.5 → −13, half away from zero
+        (0, 0.8, 0.3, 38),  # 37.5 exactly; float arithmetic gives 37.49999999999999
+        (0.1, 0.3, 0.2, 50),
+    ],
+)
+def test_progress_of_an_increase_indicator(
+    baseline: float, target: float, actual: float, expected: int
+) -> None:
+    assert progress_percent(baseline, target, actual, direction="increase") == expected
+
+
+@pytest.mark.parametrize(
+    ("baseline", "target", "actual", "expected"),
+    [
+        (40, 20, 30, 50),  # a fall towards the target is progress
+        (40, 20, 20, 100),
+        (40, 20, 10, 150),
+        (40, 20, 45, -25),  # rising is going backwards
+        (12.5, 10, 11.25, 50),
+    ],
+)
+def test_progress_of_a_decrease_indicator(
+    baseline: float, target: float, actual: float, expected: int
+) -> None:
+    assert progress_percent(baseline, target, actual, direction="decrease") == expected
+
+
+def test_progress_without_an_actual_is_unknown() -> None:
+    assert progress_percent(10, 20, None, direction="increase") is None
+
+
+def test_a_target_at_the_baseline_is_met_or_not() -> None:
+    # "Keep it at 30 or more" / "keep it at 5 or less": no distance to cover, 100 or 0.
+    assert progress_percent(30, 30, 30, direction="increase") == 100
+    assert progress_percent(30, 30, 31, direction="increase") == 100
+    assert progress_percent(30, 30, 29.9, direction="increase") == 0
+    assert progress_percent(5, 5, 5, direction="decrease") == 100
+    assert progress_percent(5, 5, 4, direction="decrease") == 100
+    assert progress_percent(5, 5, 6, direction="decrease") == 0
+
+
+def test_a_target_on_the_wrong_side_is_refused() -> None:
+    assert target_matches_direction(10, 20, "increase")
+    assert target_matches_direction(10, 10, "increase")
+    assert not target_matches_direction(10, 5, "increase")
+    assert target_matches_direction(10, 5, "decrease")
+    assert not target_matches_direction(10, 20, "decrease")
+    with pytest.raises(ValueError, match="cannot have target"):
+        progress_percent(10, 5, 7, direction="increase")
+    with pytest.raises(ValueError, match="cannot have target"):
+        progress_percent(10, 20, 7, direction="decrease")
+
+
+def test_progress_refuses_non_finite_values() -> None:
+    with pytest.raises(ValueError, match="finite"):
+        progress_percent(0, 10, math.inf, direction="increase")
+
+
+values_st = st.integers(min_value=-(10**6), max_value=10**6)
+
+
+@given(values_st, values_st, values_st, values_st)
+def test_progress_is_0_at_the_baseline_100_at_the_target_exact_and_monotone(
+    baseline: int, target: int, actual: int, other: int
+) -> None:
+    if baseline == target:
+        return
+    direction: Direction = "increase" if target > baseline else "decrease"
+    assert progress_percent(baseline, target, baseline, direction=direction) == 0
+    assert progress_percent(baseline, target, target, direction=direction) == 100
+    exact = Fraction(actual - baseline, target - baseline) * 100
+    assert progress_percent(baseline, target, actual, direction=direction) == round_half_up(exact)
+    # A better value (in the indicator's direction) never shows less progress.
+    worse, better = sorted((actual, other), reverse=direction == "decrease")
+    low = progress_percent(baseline, target, worse, direction=direction)
+    high = progress_percent(baseline, target, better, direction=direction)
+    assert low is not None
+    assert high is not None
+    assert low <= high

@@ -20,7 +20,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
-from typing import Final, TypeAlias
+from typing import Final, Literal, TypeAlias
 
 from pydantic import BaseModel, ConfigDict
 
@@ -28,17 +28,20 @@ __all__ = [
     "SATISFACTION_DIMENSIONS",
     "SUPPRESSION_THRESHOLD",
     "DimensionMean",
+    "Direction",
     "Satisfaction",
     "Share",
     "attendance_percent",
     "fulfilled_percent",
     "mean",
     "percent",
+    "progress_percent",
     "protected_count",
     "round_half_up",
     "satisfaction",
     "sector_group",
     "shares",
+    "target_matches_direction",
 ]
 
 SUPPRESSION_THRESHOLD: Final = 3
@@ -291,3 +294,51 @@ def satisfaction(
         else:
             dimensions.append(DimensionMean(dimension=dimension, mean=mean(total, n), n=n))
     return Satisfaction(responses=responses, dimensions=dimensions)
+
+
+# --- programme indicators -------------------------------------------------------------------
+
+
+Direction: TypeAlias = Literal["increase", "decrease"]
+
+
+def target_matches_direction(baseline: Number, target: Number, direction: Direction) -> bool:
+    """Whether a target lies on the indicator's good side of its baseline (or equals it).
+
+    For the API to refuse, when an indicator is defined, a target that ``progress_percent``
+    would refuse later: an "increase" indicator whose target is below its baseline.
+    """
+    if direction == "increase":
+        return _exact(target) >= _exact(baseline)
+    return _exact(target) <= _exact(baseline)
+
+
+def progress_percent(
+    baseline: Number, target: Number, actual: Number | None, *, direction: Direction
+) -> int | None:
+    """Progress towards the target, ``(actual − baseline) / (target − baseline)``, as a percent.
+
+    Direction-aware by construction: a "decrease" indicator has its target below its baseline,
+    so falling towards it is positive progress. Whole percent rounded half up (halves away from
+    zero, so −12.5 is −13), like every other percentage; not clamped: over 100 means the target
+    was beaten, below 0 that the indicator moved away from it, both worth seeing.
+
+    When target equals baseline (a "keep it at least/at most here" target) there is no distance
+    to cover: 100 when the actual meets the target in the indicator's direction (at or above it
+    for "increase", at or below for "decrease"), 0 otherwise — met or not, nothing in between.
+
+    None when there is no actual yet (no approved measurement). A target on the wrong side of
+    the baseline for ``direction`` raises ``ValueError`` (see ``target_matches_direction``):
+    its "progress" would call a worsening an advance.
+    """
+    if actual is None:
+        return None
+    start, goal, now = _exact(baseline), _exact(target), _exact(actual)
+    if not target_matches_direction(baseline, target, direction):
+        raise ValueError(
+            f"a {direction!r} indicator cannot have target {target} against baseline {baseline}"
+        )
+    if goal == start:
+        met = now >= goal if direction == "increase" else now <= goal
+        return 100 if met else 0
+    return round_half_up((now - start) / (goal - start) * 100)
