@@ -17,9 +17,12 @@ from hypothesis import strategies as st
 from services.metrics.domain.figures import (
     SATISFACTION_DIMENSIONS,
     SUPPRESSION_THRESHOLD,
+    AreaCounts,
     Direction,
     Share,
     attendance_percent,
+    compliance_percent,
+    coverage_percent,
     fulfilled_percent,
     mean,
     percent,
@@ -30,6 +33,7 @@ from services.metrics.domain.figures import (
     sector_group,
     shares,
     target_matches_direction,
+    work_plan_figures,
 )
 
 counts_st = st.integers(min_value=0, max_value=10**6)
@@ -461,3 +465,77 @@ def test_progress_is_0_at_the_baseline_100_at_the_target_exact_and_monotone(
     assert low is not None
     assert high is not None
     assert low <= high
+
+
+# --- work plans -----------------------------------------------------------------------------
+
+
+def test_coverage_needs_a_diagnosis() -> None:
+    assert coverage_percent(3, None) is None  # needs never diagnosed ("sin información")
+    assert coverage_percent(3, 0) is None
+    assert coverage_percent(44, 99) == 44
+    assert compliance_percent(0, 0) is None
+    assert compliance_percent(2, 3) == 67
+
+
+# Seed 001 ("Juntos por la Infancia"), Tabla 16 with the counts of Tablas 11 to 15: needs
+# identified in the baseline, activities planned, activities done, and the table's own "%
+# cobertura" and "% cumplimiento" where they follow from those counts.
+SEED_001 = [
+    AreaCounts(area="acompanamiento", needs_identified=69, planned=94, done=62),
+    AreaCounts(area="habitabilidad_infraestructura", needs_identified=39, planned=60, done=25),
+    AreaCounts(area="gestion_institucional", needs_identified=99, planned=44, done=21),
+    AreaCounts(area="formacion_capacitacion", needs_identified=84, planned=25, done=7),
+    AreaCounts(area="financiamiento", needs_identified=None, planned=3, done=2),
+]
+
+
+def test_seed_001_work_plan_per_area_and_in_total() -> None:
+    figures = work_plan_figures(SEED_001)
+    by_area = {a.area: (a.coverage_percent, a.compliance_percent) for a in figures.areas}
+    assert by_area == {
+        # Tabla 16 prints 65% compliance, but 62 of 94 is 65.96%: 66%. The formula wins (the
+        # report's own text says "del 66%" for this area).
+        "acompanamiento": (136, 66),
+        # Tabla 16 prints 164% coverage, but 60 over 39 is 153.8%: 154%. The formula wins.
+        "habitabilidad_infraestructura": (154, 42),
+        "gestion_institucional": (44, 48),
+        "formacion_capacitacion": (30, 28),
+        # No diagnosed needs ("sin información"): no coverage; 2 of 3 done is 67%.
+        "financiamiento": (None, 67),
+    }
+    total = figures.total
+    assert (total.area, total.needs_identified, total.planned, total.done) == (
+        "total",
+        291,
+        226,
+        117,
+    )
+    # Coverage over the diagnosed areas only: 223 planned there against 291 needs is 76.6%.
+    assert figures.planned_where_diagnosed == 223
+    assert total.coverage_percent == 77
+    # Compliance over every planned activity: 117 of 226 is 51.8%.
+    assert total.compliance_percent == 52
+
+
+def test_a_work_plan_without_any_diagnosis_has_no_total_coverage() -> None:
+    figures = work_plan_figures([AreaCounts(area="a", needs_identified=None, planned=4, done=1)])
+    assert figures.total.needs_identified is None
+    assert figures.total.coverage_percent is None
+    assert figures.total.compliance_percent == 25
+    assert figures.planned_where_diagnosed == 0
+
+
+def test_an_empty_work_plan_has_no_percentages() -> None:
+    figures = work_plan_figures([])
+    assert figures.areas == []
+    assert (figures.total.planned, figures.total.done) == (0, 0)
+    assert figures.total.coverage_percent is None
+    assert figures.total.compliance_percent is None
+
+
+def test_a_work_plan_cannot_do_more_than_it_planned() -> None:
+    with pytest.raises(ValueError, match="done of"):
+        work_plan_figures([AreaCounts(area="a", needs_identified=3, planned=2, done=3)])
+    with pytest.raises(ValueError, match="negative"):
+        work_plan_figures([AreaCounts(area="a", needs_identified=-1, planned=2, done=1)])

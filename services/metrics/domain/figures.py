@@ -27,11 +27,16 @@ from pydantic import BaseModel, ConfigDict
 __all__ = [
     "SATISFACTION_DIMENSIONS",
     "SUPPRESSION_THRESHOLD",
+    "AreaCounts",
+    "AreaFigures",
     "DimensionMean",
     "Direction",
     "Satisfaction",
     "Share",
+    "WorkPlanFigures",
     "attendance_percent",
+    "compliance_percent",
+    "coverage_percent",
     "fulfilled_percent",
     "mean",
     "percent",
@@ -42,6 +47,7 @@ __all__ = [
     "sector_group",
     "shares",
     "target_matches_direction",
+    "work_plan_figures",
 ]
 
 SUPPRESSION_THRESHOLD: Final = 3
@@ -342,3 +348,106 @@ def progress_percent(
         met = now >= goal if direction == "increase" else now <= goal
         return 100 if met else 0
     return round_half_up((now - start) / (goal - start) * 100)
+
+
+# --- work plans -----------------------------------------------------------------------------
+
+
+def coverage_percent(planned: int, needs_identified: int | None) -> int | None:
+    """Planned activities over the needs a baseline diagnosis identified (seed 001's "cobertura").
+
+    None when the area's needs were not diagnosed (``needs_identified`` None, seed 001's
+    "sin información") or were 0: there is nothing to be a share of. Can exceed 100 when more
+    activities are planned than needs were found.
+    """
+    if needs_identified is None:
+        return None
+    return percent(planned, needs_identified)
+
+
+def compliance_percent(done: int, planned: int) -> int | None:
+    """Done activities over planned ones (seed 001's "cumplimiento"); None with nothing planned.
+
+    ``planned`` counts every planned activity, dropped ones too, as seed 001 does
+    (Gestión Institucional: 21 done of 44 planned, 6 of them dropped, is 48%).
+    """
+    return percent(done, planned)
+
+
+class AreaCounts(_Figure):
+    """One area ("ámbito") of a work plan as counted: needs found, activities planned and done."""
+
+    area: str
+    needs_identified: int | None
+    planned: int
+    done: int
+
+
+class AreaFigures(_Figure):
+    """An area, or the total, with its counts beside its two percentages."""
+
+    area: str
+    needs_identified: int | None
+    planned: int
+    done: int
+    coverage_percent: int | None
+    compliance_percent: int | None
+
+
+class WorkPlanFigures(_Figure):
+    """Each area and the total, as ``GET /v1/programmes/{id}/work-plan`` publishes them.
+
+    ``planned_where_diagnosed`` is the numerator of the total's coverage, printed so that the
+    total can be checked: it leaves out activities of areas whose needs were never diagnosed.
+    """
+
+    areas: list[AreaFigures]
+    total: AreaFigures
+    planned_where_diagnosed: int
+
+
+def _area_figures(area: str, needs: int | None, planned: int, done: int) -> AreaFigures:
+    return AreaFigures(
+        area=area,
+        needs_identified=needs,
+        planned=planned,
+        done=done,
+        coverage_percent=coverage_percent(planned, needs),
+        compliance_percent=compliance_percent(done, planned),
+    )
+
+
+def work_plan_figures(areas: Sequence[AreaCounts], *, total_name: str = "total") -> WorkPlanFigures:
+    """Coverage and compliance per area and in total.
+
+    The total's compliance is every done activity over every planned one. Its coverage is over
+    the areas whose needs were diagnosed only: planned activities of an undiagnosed area cover
+    no identified need, and counting them would inflate the ratio (seed 001: 223 of the 226
+    activities fall in diagnosed areas, against 291 needs: 77%, not 226 / 291 = 78%). With no
+    area diagnosed, the total has no needs and no coverage.
+    """
+    for area in areas:
+        for name, value in (("planned", area.planned), ("done", area.done)):
+            _non_negative(f"{name} of {area.area!r}", value)
+        if area.needs_identified is not None:
+            _non_negative(f"needs_identified of {area.area!r}", area.needs_identified)
+        if area.done > area.planned:
+            raise ValueError(f"{area.area!r}: {area.done} done of {area.planned} planned")
+    diagnosed = [area for area in areas if area.needs_identified is not None]
+    needs = sum(area.needs_identified or 0 for area in diagnosed) if diagnosed else None
+    planned_where_diagnosed = sum(area.planned for area in diagnosed)
+    planned = sum(area.planned for area in areas)
+    done = sum(area.done for area in areas)
+    total = AreaFigures(
+        area=total_name,
+        needs_identified=needs,
+        planned=planned,
+        done=done,
+        coverage_percent=coverage_percent(planned_where_diagnosed, needs),
+        compliance_percent=compliance_percent(done, planned),
+    )
+    return WorkPlanFigures(
+        areas=[_area_figures(a.area, a.needs_identified, a.planned, a.done) for a in areas],
+        total=total,
+        planned_where_diagnosed=planned_where_diagnosed,
+    )
