@@ -7,6 +7,7 @@ their counts, and against the formula where they do not.
 from __future__ import annotations
 
 import math
+from collections import Counter
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
@@ -539,3 +540,66 @@ def test_a_work_plan_cannot_do_more_than_it_planned() -> None:
         work_plan_figures([AreaCounts(area="a", needs_identified=3, planned=2, done=3)])
     with pytest.raises(ValueError, match="negative"):
         work_plan_figures([AreaCounts(area="a", needs_identified=-1, planned=2, done=1)])
+
+
+# --- the source documents' headline figures -------------------------------------------------
+
+
+def test_seed_003_registry_profile_headline() -> None:
+    # 72 organisations registered 1-22 Sept 2021; counts chosen to give the published shares.
+    total = 72
+    by_sector = {
+        "sociedad_civil": 55,
+        "privado": 8,
+        "publico": 5,
+        "academia": 3,
+        "organismo_internacional": 1,
+    }
+    assert sum(by_sector.values()) == total
+    groups: Counter[str] = Counter()
+    for sector, count in by_sector.items():
+        groups[sector_group(sector)] += count
+    group_shares = {s.key: s.percent for s in shares(groups, total)}
+    assert group_shares["privado"] == 88  # 63 of 72 is 87.5%: half up, 88% "sector privado"
+
+    by_macrozone = {"centro_sur": 43, "norte_centro": 17, "sur_austral": 12}
+    assert shares(by_macrozone, total)[0] == Share(key="centro_sur", count=43, percent=60)
+
+    by_scope = {"regional": 34, "nacional": 20, "comunal": 14, "internacional": 4}
+    assert shares(by_scope, total)[0] == Share(key="regional", count=34, percent=47)
+
+    # "80% manifiesta realizar instancias de vinculación": no count of 72 gives 80% (57 is 79%,
+    # 58 is 81%), so the share is over those who answered: 56 of 70, 2 left it blank.
+    assert 80 not in {percent(count, total) for count in range(total + 1)}
+    linking = shares({"true": 56, "false": 14}, 70, order=["true", "false"])
+    assert linking[0] == Share(key="true", count=56, percent=80)
+
+    alliances = shares({"true": 69, "false": 3}, total, order=["true", "false"])
+    assert alliances[0] == Share(key="true", count=69, percent=96)
+
+
+def test_seed_000_cycle_attendance_and_attendees_by_sector() -> None:
+    # Comunidad de Organizaciones Solidarias, 2021: 321 inscritos, 166 participaciones, 52%.
+    inscritos, participaciones = 321, 166
+    assert attendance_percent(participaciones, inscritos) == 52
+    attendees = {
+        "sociedad_civil": 116,
+        "publico": 21,
+        "privado": 12,
+        "organismo_internacional": 10,
+        "academia": 7,
+    }
+    assert sum(attendees.values()) == participaciones
+    result = shares(attendees, participaciones)
+    assert [(s.key, s.percent) for s in result] == [
+        ("sociedad_civil", 70),  # 69.9%
+        ("publico", 13),  # 12.7%
+        ("privado", 7),  # 7.2%
+        ("organismo_internacional", 6),  # 6.02%
+        ("academia", 4),  # 4.2%
+    ]
+    # As the Mesa groups sectors, civil society and companies are 128 of 166.
+    groups: Counter[str] = Counter()
+    for sector, count in attendees.items():
+        groups[sector_group(sector)] += count
+    assert shares(groups, participaciones)[0] == Share(key="privado", count=128, percent=77)
