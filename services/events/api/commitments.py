@@ -119,12 +119,12 @@ async def list_commitments(
             limit=query.limit + 1,
         )
     )
-    if query.overdue is False:
-        rows = [c for c in rows if not c.overdue(day)]
-    page = rows[: query.limit]
+    read = rows[: query.limit]
     next_cursor = None
-    if len(rows) > query.limit and page:
-        next_cursor = encode_instant(page[-1].created_at, page[-1].id)
+    if len(rows) > query.limit:  # the next page starts after the last one read
+        next_cursor = encode_instant(read[-1].created_at, read[-1].id)
+    if query.overdue is False:  # filtered here: a page may hold fewer, never skip any
+        read = [c for c in read if not c.overdue(day)]
     return Page[CommitmentView](
-        items=[commitment_view(c, day) for c in page], next_cursor=next_cursor
+        items=[commitment_view(c, day) for c in read], next_cursor=next_cursor
     )
