@@ -24,7 +24,7 @@ from services.events.domain.views import (
 )
 from shared.access import require_owner_or_staff
 from shared.auth import unauthorized
-from shared.errors import Forbidden
+from shared.errors import Forbidden, NotFound
 from shared.events.registry import Actor
 from shared.openapi import KEY_REQUIRED
 from shared.pagination import Page
@@ -78,6 +78,8 @@ async def list_registrations(
     if not (caller.is_staff or caller.kind == "organization"):
         raise Forbidden("Las inscripciones son solo para el equipo y cada organización.")
     encuentro = (await application.load_encuentro(uow, encuentro_id)).entity
+    if not encuentro.public and not caller.is_staff:
+        raise NotFound("El encuentro no existe.")  # a draft is staff's, as everywhere
     rows = [r for r in encuentro.registrations if caller.is_staff or r.organization_id == caller.id]
     if query.cursor is not None:  # in order of arrival, after the last one shown
         seq, last_id = decode_number(query.cursor)
