@@ -12,11 +12,24 @@ from services.events.domain.forms import GroupRecordInput, NeedsOffersInput, Rou
 from services.events.domain.views import NeedsOffersView, RoundView, SurveyReceipt, round_view
 from shared.auth import unauthorized
 from shared.errors import Forbidden, InvalidTransition, NotFound
-from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED
+from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge
 from shared.pagination import Page
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/encuentros/{encuentro_id}", tags=["durante el encuentro"])
+
+_ROUNDS = "/v1/encuentros/{encuentro_id}/rounds"
+_AFTER_FORMING = links(
+    201,
+    rondas=link_to("GET", _ROUNDS, encuentro_id="$request.path.encuentro_id"),
+    registro_del_primer_grupo=link_to(
+        "PUT",
+        _ROUNDS + "/{round_id}/groups/{number}/record",
+        encuentro_id="$request.path.encuentro_id",
+        round_id="$response.body#/id",
+        number="$response.body#/groups/0/number",
+    ),
+)
 
 
 @router.post(
@@ -24,7 +37,7 @@ router = APIRouter(prefix="/v1/encuentros/{encuentro_id}", tags=["durante el enc
     status_code=201,
     summary="El equipo forma grupos de unas group_size personas con quienes hicieron check-in",
     responses=problem_responses(401, 403, 404, 409, 422),
-    openapi_extra=KEY_REQUIRED,
+    openapi_extra=merge(KEY_REQUIRED, _AFTER_FORMING),
 )
 async def form_round(encuentro_id: str, body: RoundInput, uow: UoW, staff: Staff) -> RoundView:
     return round_view(await application.form_round(uow, encuentro_id, body, now()))

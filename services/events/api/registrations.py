@@ -26,11 +26,22 @@ from shared.access import require_owner_or_staff
 from shared.auth import unauthorized
 from shared.errors import Forbidden, NotFound
 from shared.events.registry import Actor
-from shared.openapi import KEY_REQUIRED
+from shared.openapi import KEY_REQUIRED, link_to, links, merge
 from shared.pagination import Page
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/encuentros/{encuentro_id}", tags=["inscripciones"])
+
+_REGISTRATION = "/v1/encuentros/{encuentro_id}/registrations/{registration_id}"
+_THIS_ONE = {
+    "encuentro_id": "$request.path.encuentro_id",
+    "registration_id": "$response.body#/id",
+}
+_AFTER_REGISTERING = links(
+    201,
+    cancelar=link_to("DELETE", _REGISTRATION, **_THIS_ONE),
+    borrar_datos=link_to("POST", _REGISTRATION + "/erasure", **_THIS_ONE),
+)
 
 
 class RegistrationListQuery(BaseModel):
@@ -46,7 +57,7 @@ class RegistrationListQuery(BaseModel):
     summary="Una persona se inscribe por una organización (el equipo indica organization_id)",
     response_model=StaffRegistrationView | RegistrationView,
     responses=problem_responses(401, 403, 404, 409, 422),
-    openapi_extra=KEY_REQUIRED,
+    openapi_extra=merge(KEY_REQUIRED, _AFTER_REGISTERING),
 )
 async def register(
     encuentro_id: str, body: RegistrationInput, uow: UoW, caller: Caller

@@ -278,8 +278,10 @@ class ParticipantInput(BaseModel):
 
 
 class RegistrationInput(BaseModel):
-    """Body of `POST /v1/encuentros/{id}/registrations`; `organization_id` only from staff
-    (an organisation registers its own people)."""
+    """Body of `POST /v1/encuentros/{id}/registrations`. An organisation registers its own
+    people: it leaves `organization_id` out or gives its own (another one is refused, 403).
+    Staff name the organisation, which must be one the service knows (422 otherwise) and be
+    active (409 otherwise)."""
 
     model_config = _INPUT
 
@@ -289,7 +291,9 @@ class RegistrationInput(BaseModel):
 
 class CheckinInput(BaseModel):
     """Body of `POST /v1/encuentros/{id}/checkins`: `registration_id` or `code`, or a walk-in
-    (`participant` with `organization_id`: registered and checked in at once)."""
+    (`participant` with `organization_id`: registered and checked in at once; the organisation
+    must be one the service knows, and active). Without any of them, or a `participant`
+    without `organization_id`, the body is refused (422)."""
 
     model_config = _INPUT
 
@@ -345,7 +349,9 @@ class NeedsOffersInput(BaseModel):
 
 class CommitmentInput(BaseModel):
     """Body of `POST /v1/encuentros/{id}/commitments`: `region` in the encuentro's macrozone;
-    the responsible organisation among `organization_ids`."""
+    `organization_ids` organisations the service knows (not withdrawn), the responsible
+    organisation among them. A body that breaks one of these rules is refused (422, naming
+    the field)."""
 
     model_config = _INPUT
 
