@@ -36,6 +36,14 @@ _AFTER_CREATION = links(
     cambiar=link_to("PATCH", _ENCUENTRO, **_BY_ID),
     estado=link_to("POST", _ENCUENTRO + "/status", **_BY_ID),
 )
+# What each state opens: the next step, registration (published), commitments (under way).
+_AFTER_A_STEP = links(
+    200,
+    encuentro=link_to("GET", _ENCUENTRO, **_BY_ID),
+    estado=link_to("POST", _ENCUENTRO + "/status", **_BY_ID),
+    inscribir=link_to("POST", _ENCUENTRO + "/registrations", **_BY_ID),
+    compromiso=link_to("POST", _ENCUENTRO + "/commitments", **_BY_ID),
+)
 PUBLIC_STATUSES = [str(s) for s in EncuentroStatus if s != EncuentroStatus.DRAFT]
 
 
@@ -166,7 +174,7 @@ async def update_encuentro(
     "/encuentros/{encuentro_id}/status",
     summary="El equipo mueve el encuentro en su ciclo (publicar invita; resultados se envían)",
     responses=problem_responses(401, 403, 404, 409, 422),
-    openapi_extra=KEY_REQUIRED,
+    openapi_extra=merge(KEY_REQUIRED, _AFTER_A_STEP),
 )
 async def change_status(
     encuentro_id: str, body: StatusChange, uow: UoW, staff: Staff
