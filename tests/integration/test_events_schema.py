@@ -42,7 +42,13 @@ import httpx
 import pytest
 from schemathesis.generation.case import Case
 
-from tests.harness.events import create_encuentro, move, participant, wait_until_known
+from tests.harness.events import (
+    create_encuentro,
+    encuentro_body,
+    move,
+    participant,
+    wait_until_known,
+)
 from tests.harness.processes import ROOT, STAFF, ServiceProcess, Stack, eventually, running
 from tests.harness.registry import bearer, register_active, registration, settled_client
 from tests.integration import events_rules
@@ -385,6 +391,33 @@ def test_schemathesis_finds_nothing(target: Target, headers: str) -> None:
 def test_the_served_document_is_the_tested_one(target: Target) -> None:
     served = httpx.get(f"{target.events.url}/openapi.json", timeout=15).json()
     assert served == DOCUMENT
+
+
+# --- what the schema test found or led to, kept as regression tests --------------------------
+
+
+def test_an_end_before_the_start_is_refused_naming_ends_at(target: Target) -> None:
+    # Without the generator's rule, fuzzing met this 422; its field was `body`, not `ends_at`.
+    body = encuentro_body(
+        starts_at="2026-09-23T10:00:00-03:00", ends_at="2026-09-23T09:00:00-03:00"
+    )
+    response = httpx.post(f"{target.events.url}/v1/encuentros", json=body, headers=STAFF)
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [
+        {"field": "ends_at", "message": "Debe ser posterior a starts_at."}
+    ]
+
+
+@pytest.mark.parametrize("path", ["/v1/encuentros", "/v1/commitments"])
+def test_any_cursor_of_the_documented_pattern_is_a_position(target: Target, path: str) -> None:
+    # The coverage phase sent `cursor=-00` (the shared pattern) and got 422.
+    documented = DOCUMENT["paths"][path]["get"]["parameters"]
+    pattern = next(p for p in documented if p["name"] == "cursor")["schema"]["pattern"]
+    for cursor in ("30-00", "3" * 1000 + "-61", "30303030-" + "f" * 32):
+        assert re.fullmatch(pattern, cursor)
+        response = httpx.get(target.events.url + path, params={"cursor": cursor}, timeout=15)
+        assert response.status_code == 200, response.text
+    assert httpx.get(target.events.url + path, params={"cursor": "-00"}).status_code == 422
 
 
 # --- a gap found by reading, not yet fixed: kept as a strict xfail ----------------------------

@@ -9,7 +9,7 @@ never echo a participant's name or e-mail, so a logged validation error holds no
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
@@ -18,9 +18,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
-    model_validator,
 )
 
 from services.events.domain.lifecycle import AgendaItem, EncuentroStatus
@@ -214,11 +214,15 @@ class EncuentroCreate(BaseModel):
     agenda: Annotated[list[AgendaItem], Field(min_length=1, max_length=30)] | None = None
     speakers: Annotated[list[Speaker], Field(max_length=30)] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> EncuentroCreate:
-        if self.ends_at <= self.starts_at:
-            raise ValueError(f"ends_at: {_ENDS_AFTER_START}")
-        return self
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_start(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
+        """On the field, so the 422 names `ends_at` (a model's own check would name `body`);
+        `starts_at` comes first, so it is validated by now (absent if it failed)."""
+        starts_at = info.data.get("starts_at")
+        if isinstance(starts_at, datetime) and ends_at <= starts_at:
+            raise ValueError(_ENDS_AFTER_START)
+        return ends_at
 
 
 class EncuentroPatch(BaseModel):
