@@ -104,6 +104,12 @@ async def load_encuentro(uow: EventsUnitOfWork, encuentro_id: str) -> Versioned[
     return found
 
 
+def require_visible(encuentro: Encuentro, *, staff: bool) -> None:
+    """A draft is staff's: to anyone else it does not exist (404, not a state to probe)."""
+    if encuentro.status == EncuentroStatus.DRAFT and not staff:
+        raise NotFound("El encuentro no existe.")
+
+
 async def decide(uow: EventsUnitOfWork, encuentro_id: str, decision: Decision[T]) -> T:
     """Load the encuentro, apply one decision, save it with its events; again on conflict."""
     async with uow.decisions.hold("encuentros", encuentro_id):
@@ -207,12 +213,15 @@ async def register(
     participant: ParticipantInput,
     organization_id: str,
     now: datetime,
+    *,
+    staff: bool,
 ) -> tuple[Encuentro, Registration]:
     """Only active organisations register people."""
     await _require_active(uow, organization_id)
     registration_id, code = new_id(), new_code()
 
     def take_place(e: Encuentro) -> tuple[tuple[Encuentro, Registration], list[EventContract]]:
+        require_visible(e, staff=staff)
         registration, events = registrations.register(
             e,
             participant,
@@ -378,6 +387,7 @@ async def write_group_record(
     now: datetime,
 ) -> Round:
     def write(e: Encuentro) -> tuple[Round, list[EventContract]]:
+        require_visible(e, staff=by_staff)
         _, events = activity.write_group_record(
             e, round_id, number, data, by_staff=by_staff, now=now
         )
@@ -394,6 +404,7 @@ async def state_needs_offers(
     now: datetime,
 ) -> NeedsOffers:
     def state(e: Encuentro) -> tuple[NeedsOffers, list[EventContract]]:
+        require_visible(e, staff=False)
         answer, events = activity.state_needs_offers(e, organization_id, data, now)
         return answer, events
 
@@ -406,6 +417,7 @@ async def answer_survey(
     response_id = new_id()
 
     def answer(e: Encuentro) -> tuple[SurveyResponse, list[EventContract]]:
+        require_visible(e, staff=False)
         response, events = activity.answer_survey(e, data, response_id=response_id, now=now)
         return response, events
 

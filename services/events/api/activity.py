@@ -11,7 +11,7 @@ from services.events.domain.activity import NEEDS_OFFERS_PUBLIC
 from services.events.domain.forms import GroupRecordInput, NeedsOffersInput, RoundInput, SurveyInput
 from services.events.domain.views import NeedsOffersView, RoundView, SurveyReceipt, round_view
 from shared.auth import unauthorized
-from shared.errors import Forbidden, InvalidTransition, NotFound
+from shared.errors import Forbidden, InvalidTransition
 from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge
 from shared.pagination import Page
 from shared.problems import problem_responses
@@ -53,8 +53,7 @@ async def list_rounds(encuentro_id: str, uow: UoW, caller: Caller) -> Page[Round
     if caller.kind == "anonymous":
         raise unauthorized()
     encuentro = (await application.load_encuentro(uow, encuentro_id)).entity
-    if not encuentro.public and not caller.is_staff:
-        raise NotFound("El encuentro no existe.")  # a draft is staff's, as everywhere
+    application.require_visible(encuentro, staff=caller.is_staff)
     if not (caller.is_staff or encuentro.has_registration_of(caller.id or "")):
         raise Forbidden("Las rondas son del equipo y de las organizaciones participantes.")
     return Page[RoundView](items=[round_view(r) for r in encuentro.rounds], next_cursor=None)
@@ -104,8 +103,7 @@ def _staff_refused() -> str:
 )
 async def list_needs_offers(encuentro_id: str, uow: UoW, caller: Caller) -> Page[NeedsOffersView]:
     encuentro = (await application.load_encuentro(uow, encuentro_id)).entity
-    if not encuentro.public and not caller.is_staff:
-        raise NotFound("El encuentro no existe.")  # a draft is staff's, as everywhere
+    application.require_visible(encuentro, staff=caller.is_staff)
     if encuentro.status not in NEEDS_OFFERS_PUBLIC and not caller.is_staff:
         raise InvalidTransition(
             "Las necesidades y ofertas se publican cuando el encuentro se cierra.",

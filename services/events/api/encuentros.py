@@ -17,7 +17,6 @@ from services.events.domain.forms import Cycle, EncuentroCreate, EncuentroPatch,
 from services.events.domain.lifecycle import EncuentroStatus
 from services.events.domain.views import Counts, EncuentroView, encuentro_view
 from services.events.storage.encuentros import EncuentroQuery
-from shared.errors import NotFound
 from shared.fields import Timestamp
 from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge
 from shared.pagination import Page
@@ -152,8 +151,7 @@ def _summary_view(principal: Principal, encuentro: Encuentro, counts: Counts) ->
 )
 async def get_encuentro(encuentro_id: str, uow: UoW, caller: Caller) -> EncuentroView:
     encuentro = (await application.load_encuentro(uow, encuentro_id)).entity
-    if not encuentro.public and not caller.is_staff:
-        raise NotFound("El encuentro no existe.")
+    application.require_visible(encuentro, staff=caller.is_staff)
     return view_for(caller, encuentro)
 
 
@@ -237,7 +235,6 @@ async def calendar(
 )
 async def encuentro_calendar(encuentro_id: str, uow: UoW, settings: Settings) -> Response:
     encuentro = (await application.load_encuentro(uow, encuentro_id)).entity
-    if not encuentro.public:
-        raise NotFound("El encuentro no existe.")
+    application.require_visible(encuentro, staff=False)
     body = render_calendar([calendar_entry(encuentro, settings.public_url)], name=encuentro.title)
     return Response(body, media_type=MEDIA_TYPE)

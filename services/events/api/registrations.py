@@ -24,7 +24,7 @@ from services.events.domain.views import (
 )
 from shared.access import require_owner_or_staff
 from shared.auth import unauthorized
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden
 from shared.events.registry import Actor
 from shared.openapi import KEY_REQUIRED, link_to, links, merge
 from shared.pagination import Page
@@ -66,7 +66,7 @@ async def register(
         raise unauthorized()
     organization_id = organization_of(caller, body.organization_id)
     encuentro, registration = await application.register(
-        uow, encuentro_id, body.participant, organization_id, now()
+        uow, encuentro_id, body.participant, organization_id, now(), staff=caller.is_staff
     )
     return registration_view(encuentro, registration, staff=caller.is_staff)
 
@@ -89,8 +89,7 @@ async def list_registrations(
     if not (caller.is_staff or caller.kind == "organization"):
         raise Forbidden("Las inscripciones son solo para el equipo y cada organización.")
     encuentro = (await application.load_encuentro(uow, encuentro_id)).entity
-    if not encuentro.public and not caller.is_staff:
-        raise NotFound("El encuentro no existe.")  # a draft is staff's, as everywhere
+    application.require_visible(encuentro, staff=caller.is_staff)
     rows = [r for r in encuentro.registrations if caller.is_staff or r.organization_id == caller.id]
     if query.cursor is not None:  # in order of arrival, after the last one shown
         seq, last_id = decode_number(query.cursor)
