@@ -27,8 +27,8 @@ database, another collection) read and updated from this process, and its (de)se
 
 Settings (environment): ``BENCH_ENCUENTRO_ORGS`` (100), ``BENCH_ENCUENTRO_REGISTRATIONS`` (100
 per round, into a fresh encuentro), ``BENCH_ENCUENTRO_ROUNDS`` (2, bare app then events service
-in each), ``BENCH_LATE_REGISTRATIONS`` (25, the last of ``BENCH_CHECKIN_PARTICIPANTS``, 500:
-the check-in's encuentro is seeded with the others), ``BENCH_CHECKINS`` (40 of them checked in;
+in each), ``BENCH_LATE_REGISTRATIONS`` (20, the last of ``BENCH_CHECKIN_PARTICIPANTS``, 500:
+the check-in's encuentro is seeded with the others), ``BENCH_CHECKINS`` (32 of them checked in;
 500 checks all in, several minutes more), ``BENCH_CONCURRENCY`` (16),
 ``BENCH_GROUPING_PARTICIPANTS`` (1000), ``BENCH_GROUPING_ROUNDS`` (3),
 ``BENCH_CALENDAR_ENCUENTROS`` (1000), ``BENCH_CALENDAR_REQUESTS`` (5). Every request to an
@@ -1145,9 +1145,9 @@ def main() -> Section:
     org_count = _env_int("BENCH_ENCUENTRO_ORGS", 100)
     count = _env_int("BENCH_ENCUENTRO_REGISTRATIONS", 100)
     rounds = _env_int("BENCH_ENCUENTRO_ROUNDS", 2)
-    late = _env_int("BENCH_LATE_REGISTRATIONS", 25)
+    late = _env_int("BENCH_LATE_REGISTRATIONS", 20)
     participants = _env_int("BENCH_CHECKIN_PARTICIPANTS", 500)
-    checkins = _env_int("BENCH_CHECKINS", 40)
+    checkins = _env_int("BENCH_CHECKINS", 32)
     grouped = _env_int("BENCH_GROUPING_PARTICIPANTS", 1000)
     group_rounds = _env_int("BENCH_GROUPING_ROUNDS", 3)
     calendar_count = _env_int("BENCH_CALENDAR_ENCUENTROS", 1000)
