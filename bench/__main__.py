@@ -78,7 +78,7 @@ READING = [
     "one read per organisation present, in sequence (`get_many`); the grouping itself is a "
     "few percent of it. The calendar's query is a filtered `find`, a scan on FerretDB that "
     "decodes every encuentro's whole document (registrations included), and rendering it "
-    "with icalendar is about two thirds of the service's CPU.",
+    "with icalendar is more than half of the service's CPU.",
 ]
 
 
