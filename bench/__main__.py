@@ -9,7 +9,7 @@ import time
 
 import psutil
 
-from bench import endtoend, pipeline, registry, skeleton
+from bench import endtoend, events, pipeline, registry, skeleton
 from bench.common import ROOT, Section, machine_description
 
 SETTINGS = (
@@ -20,7 +20,12 @@ SETTINGS = (
     "the full-scale directory, about ten minutes more), `BENCH_SEED_SECONDS`, "
     "`BENCH_DIRECTORY_REPEATS`, `BENCH_DIRECTORY_BUDGET_SECONDS`, `BENCH_PROFILE` (1; 0 skips "
     "py-spy and FerretDB's pprof), `BENCH_QUIET_SECONDS` (30: before each part, wait at most "
-    "that long for the machine to be idle). Ports: the `BENCH_*_PORT` variables of "
+    "that long for the machine to be idle); the events service's (section 4): "
+    "`BENCH_ENCUENTRO_ORGS` (100), `BENCH_ENCUENTRO_REGISTRATIONS` (100 per round), "
+    "`BENCH_ENCUENTRO_ROUNDS` (2), `BENCH_CHECKIN_PARTICIPANTS` (500), "
+    "`BENCH_LATE_REGISTRATIONS` (20), `BENCH_CHECKINS` (32), `BENCH_GROUPING_PARTICIPANTS` "
+    "(1000), `BENCH_GROUPING_ROUNDS` (3), `BENCH_CALENDAR_ENCUENTROS` (1000), "
+    "`BENCH_CALENDAR_REQUESTS` (5). Ports: the `BENCH_*_PORT` variables of "
     "`deploy/bench.sh`, which also runs one module against a running bench stack "
     "(`deploy/bench.sh up`, `deploy/bench.sh run pipeline`, `deploy/bench.sh down`)."
 )
@@ -60,6 +65,20 @@ READING = [
     "hints), the consumer's batch (inbox claim, projection insert, completion, commit, one "
     "after the other), on a machine whose two cores serve Kafka, FerretDB and five Python "
     "processes.",
+    "- *Events.* An encuentro is one document that holds its seat ledger, and every "
+    "registration or check-in is a decision on it, one at a time per encuentro: the service "
+    "reads the whole document twice (the decision's read, and on FerretDB the "
+    "compare-and-set's), the relay a third time (its hint carries no entries while the "
+    "previous write's marker is still there, which under concurrency it always is), and "
+    "FerretDB rewrites it whole for the save and for the relay's tidy-up. FerretDB's cost "
+    "grows with the document (documents to and from JSON is about half its profile), so a "
+    "registration costs in proportion to the people already registered, registering n "
+    "people costs O(n²), and with 16 clients each check-in waits for the 15 decisions ahead "
+    "of it. `POST /rounds` is the same document (its people and every round's groups) plus "
+    "one read per organisation present, in sequence (`get_many`); the grouping itself is a "
+    "few percent of it. The calendar's query is a filtered `find`, a scan on FerretDB that "
+    "decodes every encuentro's whole document (registrations included), and rendering it "
+    "with icalendar is more than half of the service's CPU.",
 ]
 
 
@@ -108,6 +127,7 @@ def main() -> None:
         ("write path and directory", registry.main),
         ("end to end", endtoend.main),
         ("delivery", lambda: Section(skeleton.main())),
+        ("events", events.main),  # last: a stack started minutes ago (see its set-up)
     ):
         quiet = wait_for_quiet(quiet_limit)
         began = time.monotonic()
@@ -126,7 +146,7 @@ def main() -> None:
         "",
         SETTINGS,
         "",
-        "## Fair ceilings (issue 7): the three figures and what bounds each",
+        "## Fair ceilings (issues 7 and 8): each figure and what bounds it",
         "",
         "| figure | ours | raw baseline, same run | ratio | goal | what bounds it (profiles "
         "below) |",

@@ -59,6 +59,7 @@ LAYERS: list[tuple[str, str]] = [
     ("shared/logging.py", LOGGING),
     ("prometheus_client/", "prometheus_client"),
     ("json/", "json"),
+    ("icalendar/", "icalendar: the calendar's text"),
     ("starlette/", HTTP),
     ("fastapi/", HTTP),
     ("uvicorn/", HTTP),

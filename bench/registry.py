@@ -86,6 +86,9 @@ def ms(seconds: float) -> str:
 # --- (b) the bare baseline app ------------------------------------------------------------------
 
 
+RAW_DATABASE = "BENCH_RAW_DATABASE"  # where the bare app writes (default: the registry's)
+
+
 def create_raw_app() -> FastAPI:
     """HTTP plus one insert, nothing else: no validation, no outbox, no relay."""
     state: dict[str, Any] = {}
@@ -93,7 +96,8 @@ def create_raw_app() -> FastAPI:
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(os.environ["MONGODB_URL"])
-        state["collection"] = client[database_name()]["bench_raw_registrations"]
+        database = os.environ.get(RAW_DATABASE) or database_name()
+        state["collection"] = client[database]["bench_raw_registrations"]
         yield
         await client.close()
 
@@ -116,15 +120,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def raw_app_process() -> Iterator[tuple[str, int]]:
-    """The baseline in its own process and event loop, as the registry has."""
+def raw_app_process(database: str | None = None) -> Iterator[tuple[str, int]]:
+    """The baseline in its own process and event loop, as each service has; it writes into
+    `database` (default: the registry's), so that it shares the measured service's."""
     port = free_port()
     server = ["uvicorn", "bench.registry:create_raw_app", "--factory", "--no-access-log"]
     options = ["--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     proc = subprocess.Popen(
         [sys.executable, "-m", *server, *options],
         cwd=ROOT,
-        env=os.environ.copy(),
+        env={**os.environ, RAW_DATABASE: database or database_name()},
     )
     url = f"http://127.0.0.1:{port}"
     try:
