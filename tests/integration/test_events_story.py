@@ -62,7 +62,13 @@ def test_an_encuentro_from_publication_to_published_agreements(stack: Stack) -> 
             found = events_of(stack, Topic.EVENTS_ENCUENTROS, OrganizationInvited)
             return {e.organization_id for e in found if e.encuentro_id == encuentro_id}
 
-        eventually(lambda: invited() == in_zone, timeout=60)
+        def stored() -> int:
+            return int(stack.db("events").invitations.count_documents({}))
+
+        # The invitations fan out from the service's own event: wait until they are written,
+        # then until they are on the topic (reading a topic is the slower check).
+        eventually(lambda: stored() == len(in_zone), timeout=120)
+        eventually(lambda: invited() == in_zone, timeout=120)
 
         # 100 registrations over the 30 organisations: 80 seats, 20 waiting.
         people: list[dict[str, Any]] = []
