@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.metrics.api import stats
 from services.metrics.consumers import subscription
 from services.metrics.settings import MetricsSettings
+from services.metrics.storage.unit_of_work import metrics_unit_of_work
 from shared import access
 from shared.runtime import ServiceSpec, create_service_app
 
@@ -13,7 +15,8 @@ from shared.runtime import ServiceSpec, create_service_app
 def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     spec = ServiceSpec(
         subscription=subscription,
-        routers=[access.router],
+        routers=[stats.router, access.router],
+        unit_of_work=metrics_unit_of_work,
         settings=settings or MetricsSettings(),
         title="Articula · Resultados y evidencia",
         description=(

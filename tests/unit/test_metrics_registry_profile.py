@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from services.metrics.domain.registry_profile import (
+    BucketKey,
     ProfileFacts,
     ProfileQuery,
     Tally,
@@ -49,21 +50,30 @@ class Buckets:
     """The projection's buckets in memory: what storage keeps one document each of."""
 
     def __init__(self) -> None:
-        self.tallies: dict[str, Tally] = defaultdict(Tally)
-        self.days: list[date] = []
+        self.tallies: dict[BucketKey, Tally] = defaultdict(Tally)
 
     def move(self, before: ProfileFacts | None, after: ProfileFacts) -> None:
         if before is not None:
-            for bucket in bucket_ids(before):
-                self.tallies[bucket].add(before.tally(), -1)
-        for bucket in bucket_ids(after):
-            self.tallies[bucket].add(after.tally())
-        self.days.append(after.registered_on)
+            for key in bucket_ids(before):
+                self.tallies[key].add(before.tally(), -1)
+        for key in bucket_ids(after):
+            self.tallies[key].add(after.tally())
 
     def read(self, **query: Any) -> Any:
         q = ProfileQuery(**query)
-        ids = buckets_to_read(q, min(self.days), max(self.days))
-        return profile_of(q, [self.tallies[i] for i in ids if i in self.tallies])
+        ids = buckets_to_read(q)
+        if ids is not None:
+            return profile_of(q, [t for k, t in self.tallies.items() if k.id in ids])
+        low, high = q.registered_from or date.min, q.registered_to or date.max
+        chosen = [
+            t
+            for k, t in self.tallies.items()
+            if k.day is not None
+            and low <= k.day <= high
+            and k.status in q.statuses
+            and k.call_id == q.call_id
+        ]
+        return profile_of(q, chosen)
 
 
 def seed_003() -> list[OrganizationSnapshot]:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Final, Literal
 
 from pydantic import BaseModel
@@ -30,6 +30,7 @@ from shared.reference.vocabulary import Sector, Theme
 __all__ = [
     "DIMENSIONS",
     "NOT_WITHDRAWN",
+    "BucketKey",
     "Dimension",
     "ProfileFacts",
     "ProfileQuery",
@@ -167,14 +168,31 @@ class Tally:
         )
 
 
-def bucket_ids(facts: ProfileFacts) -> list[str]:
-    """The buckets one organisation counts in (ids of the documents that hold them)."""
-    status, day = f"s={facts.status}", f"d={facts.registered_on.isoformat()}"
-    ids = [status, f"{status}|{day}"]
-    if facts.call_id is not None:
-        call = f"c={facts.call_id}"
-        ids += [f"{status}|{call}", f"{status}|{call}|{day}"]
-    return ids
+@dataclass(frozen=True)
+class BucketKey:
+    """Which organisations a bucket counts: of a status, maybe of a call, maybe of a day."""
+
+    status: str
+    call_id: str | None = None
+    day: date | None = None
+
+    @property
+    def id(self) -> str:
+        parts = [f"s={self.status}"]
+        if self.call_id is not None:
+            parts.append(f"c={self.call_id}")
+        if self.day is not None:
+            parts.append(f"d={self.day.isoformat()}")
+        return "|".join(parts)
+
+
+def bucket_ids(facts: ProfileFacts) -> list[BucketKey]:
+    """The buckets one organisation counts in."""
+    status, call, day = facts.status, facts.call_id, facts.registered_on
+    keys = [BucketKey(status), BucketKey(status, day=day)]
+    if call is not None:
+        keys += [BucketKey(status, call), BucketKey(status, call, day)]
+    return keys
 
 
 class ProfileQuery(BaseModel):
@@ -185,19 +203,12 @@ class ProfileQuery(BaseModel):
     registered_to: date | None = None
 
 
-MAX_DAYS: Final = 366 * 5  # a date range longer than this is read as open at that end
-
-
-def buckets_to_read(query: ProfileQuery, first_day: date, last_day: date) -> list[str]:
-    """The bucket ids whose sum answers `query`; days only within what was ever registered
-    (`first_day`..`last_day`), so an open range costs what the data spans."""
-    call = f"|c={query.call_id}" if query.call_id is not None else ""
-    if query.registered_from is None and query.registered_to is None:
-        return [f"s={status}{call}" for status in query.statuses]
-    start = max(query.registered_from or first_day, first_day)
-    end = min(query.registered_to or last_day, last_day)
-    days = [start + timedelta(days=n) for n in range(max((end - start).days + 1, 0))]
-    return [f"s={s}{call}|d={day.isoformat()}" for s in query.statuses for day in days]
+def buckets_to_read(query: ProfileQuery) -> list[str] | None:
+    """The ids of the all-time buckets whose sum answers `query`, or None when it has dates
+    (then the day buckets in range are summed: `day_range`)."""
+    if query.registered_from is not None or query.registered_to is not None:
+        return None
+    return [BucketKey(status, query.call_id).id for status in query.statuses]
 
 
 class RegistryProfile(BaseModel):
