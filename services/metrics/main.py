@@ -13,16 +13,19 @@ from shared.runtime import ServiceSpec, create_service_app
 
 
 def create_app(settings: MetricsSettings | None = None) -> FastAPI:
-    spec = ServiceSpec(
+    return create_service_app(service_spec(settings or MetricsSettings()))
+
+
+def service_spec(settings: MetricsSettings) -> ServiceSpec:
+    """What makes this service (the app and the `rebuild` command both run it)."""
+    return ServiceSpec(
         subscription=subscription,
         routers=[stats.router, access.router],
         unit_of_work=metrics_unit_of_work,
-        settings=settings or MetricsSettings(),
+        settings=settings,
         title="Articula · Resultados y evidencia",
         description=(
             "Estadísticas de resultados, cruce de necesidades y ofertas, "
             "indicadores de programas y evidencia."
         ),
     )
-
-    return create_service_app(spec)
