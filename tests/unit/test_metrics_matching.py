@@ -1,0 +1,425 @@
+"""Needs–offers matching: the fit table, scores and reasons, self-matches, the incremental index."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from services.events.domain.forms import Need, Offer
+from services.metrics.domain.matching import (
+    CATEGORY_FIT,
+    NEEDS,
+    NEEDS_SERVED,
+    OFFERS,
+    Answer,
+    Match,
+    MatchSide,
+    OrganizationProfile,
+    build_match,
+    compute_matches,
+    fits,
+    match_id,
+)
+from shared.events.encuentros import NeedsOffersStated
+from shared.events.registry import Actor, OrganizationSnapshot, OrganizationWithdrawn
+
+T0 = datetime(2026, 9, 23, 13, 0, tzinfo=UTC)
+
+# domain.md §8, copied by hand: need → offers that serve it
+EXPECTED_FIT = {
+    "articulacion_redes": {"redes_espacios", "contactos", "experiencias"},
+    "informacion_contactos_voluntariado": {"contactos", "tiempo_voluntariado", "experiencias"},
+    "vinculacion_territorial": {"redes_espacios", "contactos"},
+    "fortalecimiento": {"aportes_materiales", "saberes_metodologias", "plataformas"},
+    "incidencia_politicas": {"saberes_metodologias", "redes_espacios"},
+    "difusion": {"plataformas", "redes_espacios"},
+}
+
+
+def answer(
+    org: str,
+    encuentro: str = "enc-1",
+    needs: tuple[str, ...] = (),
+    offers: tuple[str, ...] = (),
+    at: datetime = T0,
+) -> Answer:
+    return Answer(org, encuentro, frozenset(needs), frozenset(offers), at)
+
+
+def profile(
+    org: str,
+    head: str = "CL-RM",
+    regions: tuple[str, ...] = (),
+    themes: tuple[str, ...] = (),
+    active: bool = True,
+) -> OrganizationProfile:
+    return OrganizationProfile(org, head, frozenset(regions), frozenset(themes), active)
+
+
+def only_match(answers: list[Answer], profiles: list[OrganizationProfile]) -> Match:
+    found = compute_matches(answers, profiles)
+    assert len(found) == 1, found
+    return found[0]
+
+
+# --- the fit table ------------------------------------------------------------------------------
+
+
+def test_categories_are_the_contracts_and_the_forms() -> None:
+    # the contract's identifiers, as the events service's form accepts them
+    assert tuple(Need) == NEEDS == tuple(EXPECTED_FIT)
+    assert tuple(Offer) == OFFERS
+    assert set(CATEGORY_FIT) == set(NEEDS)
+    assert {offer for offers in CATEGORY_FIT.values() for offer in offers} <= set(OFFERS)
+
+
+@pytest.mark.parametrize("need", NEEDS)
+@pytest.mark.parametrize("offer", OFFERS)
+def test_every_cell_of_the_fit_table(need: str, offer: str) -> None:
+    expected = offer in EXPECTED_FIT[need]
+    assert fits(need, offer) is expected
+    assert (need in NEEDS_SERVED[offer]) is expected
+    found = compute_matches(
+        [answer("A", needs=(need,)), answer("B", offers=(offer,))],
+        [profile("A"), profile("B")],
+    )
+    assert [(m.need.category, m.offer.category) for m in found] == (
+        [(need, offer)] if expected else []
+    )
+
+
+def test_every_offer_serves_some_need() -> None:
+    assert all(NEEDS_SERVED[offer] for offer in OFFERS)
+
+
+def test_unknown_categories_fit_nothing() -> None:
+    assert not fits("teletransporte", "plataformas")
+    assert not fits("difusion", "teletransporte")
+    assert (
+        compute_matches(
+            [answer("A", needs=("teletransporte",)), answer("B", offers=("teletransporte",))],
+            [profile("A"), profile("B")],
+        )
+        == []
+    )
+
+
+def test_one_match_per_fitting_pair_of_categories() -> None:
+    found = compute_matches(
+        [
+            answer("A", needs=("difusion", "fortalecimiento")),
+            answer("B", offers=("plataformas", "redes_espacios", "experiencias")),
+        ],
+        [profile("A"), profile("B")],
+    )
+    assert [(m.need.category, m.offer.category) for m in found] == [
+        ("difusion", "plataformas"),
+        ("difusion", "redes_espacios"),
+        ("fortalecimiento", "plataformas"),
+    ]
+
+
+# --- who is matched -----------------------------------------------------------------------------
+
+
+def test_never_an_organisation_with_itself() -> None:
+    same_encuentro = answer("A", needs=("difusion",), offers=("plataformas",))
+    other_encuentro = answer("A", "enc-2", offers=("plataformas", "redes_espacios"))
+    assert compute_matches([same_encuentro, other_encuentro], [profile("A")]) == []
+    with pytest.raises(ValueError, match="itself"):
+        build_match(
+            MatchSide("A", "difusion", "enc-1"),
+            MatchSide("A", "plataformas", "enc-2"),
+            profile("A"),
+            profile("A"),
+        )
+
+
+def test_build_match_refuses_categories_that_do_not_fit() -> None:
+    with pytest.raises(ValueError, match="does not serve"):
+        build_match(
+            MatchSide("A", "difusion", "enc-1"),
+            MatchSide("B", "contactos", "enc-1"),
+            profile("A"),
+            profile("B"),
+        )
+
+
+def test_across_encuentros_of_different_macrozones() -> None:
+    north = answer("A", "enc-norte", needs=("vinculacion_territorial",), offers=("experiencias",))
+    south = answer("B", "enc-sur", needs=("articulacion_redes",), offers=("contactos",))
+    found = compute_matches(
+        [north, south], [profile("A", head="CL-AN"), profile("B", head="CL-MA")]
+    )
+    assert [(m.need.to_dict(), m.offer.to_dict()) for m in found] == [
+        (
+            {
+                "organization_id": "A",
+                "category": "vinculacion_territorial",
+                "encuentro_id": "enc-norte",
+            },
+            {"organization_id": "B", "category": "contactos", "encuentro_id": "enc-sur"},
+        ),
+        (
+            {"organization_id": "B", "category": "articulacion_redes", "encuentro_id": "enc-sur"},
+            {"organization_id": "A", "category": "experiencias", "encuentro_id": "enc-norte"},
+        ),
+    ]
+    assert all(m.score == 1.0 for m in found)
+
+
+def test_one_organisation_at_two_encuentros_gives_one_match_per_encuentro() -> None:
+    found = compute_matches(
+        [
+            answer("A", "enc-1", needs=("difusion",)),
+            answer("B", "enc-1", offers=("plataformas",)),
+            answer("B", "enc-2", offers=("plataformas",)),
+        ],
+        [profile("A"), profile("B")],
+    )
+    assert [m.offer.encuentro_id for m in found] == ["enc-1", "enc-2"]
+    assert len({m.match_id for m in found}) == 2
+
+
+def test_only_active_known_organisations_take_part() -> None:
+    answers = [answer("A", needs=("difusion",)), answer("B", offers=("plataformas",))]
+    assert compute_matches(answers, [profile("A")]) == []  # B's profile not known
+    assert compute_matches(answers, [profile("A"), profile("B", active=False)]) == []
+    assert len(compute_matches(answers, [profile("A"), profile("B")])) == 1
+
+
+# --- score and reasons --------------------------------------------------------------------------
+
+
+def test_same_region_scores_half_a_point() -> None:
+    match = only_match(
+        [answer("A", needs=("difusion",)), answer("B", "enc-2", offers=("plataformas",))],
+        [profile("A", head="CL-RM", regions=("CL-BI",)), profile("B", head="CL-BI")],
+    )
+    assert match.score == 1.5
+    assert [r.text for r in match.reasons] == [
+        "La necesidad «difusion» se sirve con la oferta «plataformas»",
+        "Ambas organizaciones trabajan en la región Biobío (CL-BI)",
+    ]
+    assert [r.to_dict() for r in match.reasons] == [
+        {"code": "category_fit", "points": 1.0, "values": ["difusion", "plataformas"]},
+        {"code": "same_region", "points": 0.5, "values": ["CL-BI"]},
+    ]
+
+
+def test_several_shared_regions_are_named_north_to_south_and_count_once() -> None:
+    match = only_match(
+        [answer("A", needs=("difusion",)), answer("B", offers=("plataformas",))],
+        [
+            profile("A", head="CL-BI", regions=("CL-VS", "CL-RM")),
+            profile("B", head="CL-RM", regions=("CL-BI", "CL-VS")),
+        ],
+    )
+    assert match.score == 1.5
+    assert match.reasons[1].values == ("CL-VS", "CL-RM", "CL-BI")
+    assert match.reasons[1].text == (
+        "Ambas organizaciones trabajan en las regiones Valparaíso (CL-VS), "
+        "Metropolitana de Santiago (CL-RM) y Biobío (CL-BI)"
+    )
+
+
+def test_same_macrozone_without_a_shared_region_scores_a_quarter() -> None:
+    match = only_match(
+        [answer("A", needs=("fortalecimiento",)), answer("B", offers=("aportes_materiales",))],
+        [profile("A", head="CL-RM"), profile("B", head="CL-ML")],
+    )
+    assert match.score == 1.25
+    assert match.reasons[1].code == "same_macrozone"
+    assert match.reasons[1].values == ("centro_sur",)
+    assert match.reasons[1].text == (
+        "Ambas organizaciones trabajan en la macrozona Centro Sur y RM (centro_sur)"
+    )
+
+
+def test_a_working_region_gives_its_macrozone() -> None:
+    # A's head office is in the north, but it works in Los Ríos, as B in Magallanes
+    match = only_match(
+        [answer("A", needs=("difusion",)), answer("B", offers=("redes_espacios",))],
+        [profile("A", head="CL-AN", regions=("CL-LR",)), profile("B", head="CL-MA")],
+    )
+    assert match.score == 1.25
+    assert match.reasons[1].values == ("sur_austral",)
+
+
+def test_nothing_shared_is_the_fit_alone() -> None:
+    match = only_match(
+        [
+            answer("A", needs=("incidencia_politicas",)),
+            answer("B", offers=("saberes_metodologias",)),
+        ],
+        [
+            profile("A", head="CL-AP", themes=("pobreza",)),
+            profile("B", head="CL-MA", themes=("vivienda",)),
+        ],
+    )
+    assert match.score == 1.0
+    assert [r.code for r in match.reasons] == ["category_fit"]
+    assert match.reasons[0].text == (
+        "La necesidad «incidencia_politicas» se sirve con la oferta «saberes_metodologias»"
+    )
+
+
+def test_shared_themes_add_a_tenth_each_up_to_three_tenths() -> None:
+    def themed(shared: tuple[str, ...]) -> Match:
+        return only_match(
+            [answer("A", needs=("difusion",)), answer("B", offers=("plataformas",))],
+            [
+                profile("A", head="CL-AP", themes=(*shared, "cuidados")),
+                profile("B", head="CL-MA", themes=(*shared, "migracion")),
+            ],
+        )
+
+    one = themed(("pobreza",))
+    assert one.score == 1.1
+    assert one.reasons[1].to_dict() == {
+        "code": "shared_themes",
+        "points": 0.1,
+        "values": ["pobreza"],
+    }
+    assert one.reasons[1].text == "Comparten el tema «pobreza»"
+    assert themed(("pobreza", "educacion")).score == 1.2
+    three = themed(("pobreza", "educacion", "vivienda"))
+    assert three.score == 1.3
+    assert three.reasons[1].text == "Comparten los temas «educacion», «pobreza» y «vivienda»"
+    four = themed(("pobreza", "educacion", "vivienda", "discapacidad"))
+    assert four.score == 1.3  # capped, but every shared theme is named
+    assert four.reasons[1].values == ("discapacidad", "educacion", "pobreza", "vivienda")
+    assert four.reasons[1].points == 0.3
+
+
+def test_otro_is_not_a_shared_theme() -> None:
+    match = only_match(
+        [answer("A", needs=("difusion",)), answer("B", offers=("plataformas",))],
+        [
+            profile("A", head="CL-AP", themes=("otro",)),
+            profile("B", head="CL-MA", themes=("otro",)),
+        ],
+    )
+    assert match.score == 1.0
+
+
+def test_the_highest_score_and_its_reasons_in_order() -> None:
+    match = only_match(
+        [answer("A", needs=("difusion",)), answer("B", offers=("plataformas",))],
+        [
+            profile("A", themes=("pobreza", "educacion", "vivienda", "cuidados")),
+            profile("B", themes=("pobreza", "educacion", "vivienda", "cuidados")),
+        ],
+    )
+    assert match.score == 1.8
+    assert [r.code for r in match.reasons] == ["category_fit", "same_region", "shared_themes"]
+    assert sum(r.points for r in match.reasons) == pytest.approx(match.score)
+
+
+def test_match_json_has_the_contracts_shape() -> None:
+    match = only_match(
+        [answer("A", needs=("difusion",)), answer("B", "enc-2", offers=("plataformas",))],
+        [profile("A", themes=("pobreza",)), profile("B", head="CL-VS", themes=("pobreza",))],
+    )
+    assert match.to_dict() == {
+        "match_id": match.match_id,
+        "need": {"organization_id": "A", "category": "difusion", "encuentro_id": "enc-1"},
+        "offer": {"organization_id": "B", "category": "plataformas", "encuentro_id": "enc-2"},
+        "score": 1.1,
+        "reasons": [
+            "La necesidad «difusion» se sirve con la oferta «plataformas»",
+            "Comparten el tema «pobreza»",
+        ],
+        "reason_codes": [
+            {"code": "category_fit", "points": 1.0, "values": ["difusion", "plataformas"]},
+            {"code": "shared_themes", "points": 0.1, "values": ["pobreza"]},
+        ],
+    }
+
+
+def test_match_id_is_stable_and_tells_the_pairs_apart() -> None:
+    need = MatchSide("A", "difusion", "enc-1")
+    offer = MatchSide("B", "plataformas", "enc-2")
+    assert match_id(need, offer) == match_id(
+        MatchSide("A", "difusion", "enc-1"), MatchSide("B", "plataformas", "enc-2")
+    )
+    assert len(match_id(need, offer)) == 32
+    ids = {
+        match_id(need, offer),
+        match_id(need, MatchSide("B", "plataformas", "enc-1")),
+        match_id(need, MatchSide("B", "redes_espacios", "enc-2")),
+        match_id(MatchSide("A", "difusion", "enc-2"), offer),
+        match_id(MatchSide("C", "difusion", "enc-1"), offer),
+        # separators cannot be forged by ids that contain them
+        match_id(MatchSide("A", "difusion", "enc-1,B"), MatchSide("", "plataformas", "enc-2")),
+    }
+    assert len(ids) == 6
+
+
+def test_profile_macrozones_come_from_head_office_and_working_regions() -> None:
+    p = profile("A", head="CL-AN", regions=("CL-LR", "CL-XX"))
+    assert p.macrozones == {"norte_centro", "sur_austral"}  # an unknown code gives none
+    assert p.territory == {"CL-AN", "CL-LR", "CL-XX"}
+
+
+def snapshot(status: str = "active") -> OrganizationSnapshot:
+    return OrganizationSnapshot(
+        rut="76.086.428-5",
+        name="Fundación Ejemplo",
+        sector="sociedad_civil",
+        legal_form="fundacion",
+        head_office_region="CL-RM",
+        macrozone="centro_sur",
+        regions=("CL-RM", "CL-AR"),
+        scope="regional",
+        roles=("programas",),
+        themes=("pobreza", "educacion"),
+        status=status,
+        verified=False,
+        listed=True,
+        registered_at=T0,
+    )
+
+
+@pytest.mark.parametrize(
+    ("status", "active"),
+    [("active", True), ("pending", False), ("suspended", False), ("withdrawn", False)],
+)
+def test_profile_from_a_registry_event(status: str, active: bool) -> None:
+    event = OrganizationWithdrawn(
+        organization_id="org-1",
+        occurred_at=T0,
+        organization=snapshot(status),
+        changed_by=Actor(kind="owner", id="org-1"),
+        previous_status="active",
+    )
+    assert OrganizationProfile.from_event(event) == OrganizationProfile(
+        "org-1",
+        "CL-RM",
+        frozenset({"CL-RM", "CL-AR"}),
+        frozenset({"pobreza", "educacion"}),
+        active,
+        frozenset({"centro_sur", "sur_austral"}),
+    )
+
+
+def test_answer_from_the_events_service_event() -> None:
+    event = NeedsOffersStated(
+        encuentro_id="enc-1",
+        occurred_at=datetime(2026, 9, 23, 10, 0, tzinfo=ZoneInfo("America/Santiago")),
+        organization_id="org-1",
+        macrozone="centro_sur",
+        needs=("difusion", "fortalecimiento"),
+        offers=("contactos",),
+        replaces=False,
+    )
+    got = Answer.from_event(event)
+    assert got == answer("org-1", needs=("difusion", "fortalecimiento"), offers=("contactos",))
+    assert got.stated_at.tzinfo is UTC
+    assert got.key == ("org-1", "enc-1")
+
+
+def test_naive_times_are_taken_as_utc() -> None:
+    assert answer("A", at=datetime(2026, 9, 23, 13, 0)).stated_at == T0
