@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from services.events.domain.forms import Need, Offer
+from services.metrics.domain import matching
 from services.metrics.domain.matching import (
     CATEGORY_FIT,
     NEEDS,
@@ -15,6 +16,8 @@ from services.metrics.domain.matching import (
     OFFERS,
     Answer,
     Match,
+    MatchChanges,
+    MatchIndex,
     MatchSide,
     OrganizationProfile,
     build_match,
@@ -26,6 +29,7 @@ from shared.events.encuentros import NeedsOffersStated
 from shared.events.registry import Actor, OrganizationSnapshot, OrganizationWithdrawn
 
 T0 = datetime(2026, 9, 23, 13, 0, tzinfo=UTC)
+HOUR = timedelta(hours=1)
 
 # domain.md §8, copied by hand: need → offers that serve it
 EXPECTED_FIT = {
@@ -423,3 +427,208 @@ def test_answer_from_the_events_service_event() -> None:
 
 def test_naive_times_are_taken_as_utc() -> None:
     assert answer("A", at=datetime(2026, 9, 23, 13, 0)).stated_at == T0
+
+
+# --- the incremental index ----------------------------------------------------------------------
+
+
+def two_organisations() -> MatchIndex:
+    index = MatchIndex()
+    index.apply_profile(profile("A", head="CL-RM", themes=("pobreza",)))
+    index.apply_profile(profile("B", head="CL-ML", themes=("pobreza",)))
+    return index
+
+
+def pairs(matches: list[Match]) -> list[tuple[str, str, str, str]]:
+    return [
+        (m.need.organization_id, m.need.category, m.offer.organization_id, m.offer.category)
+        for m in matches
+    ]
+
+
+def test_a_new_answer_adds_its_matches_on_both_sides() -> None:
+    index = two_organisations()
+    first = index.apply_answer(answer("A", needs=("difusion",), offers=("contactos",)))
+    assert first.empty
+    added, withdrawn, rescored = index.apply_answer(
+        answer("B", "enc-2", needs=("vinculacion_territorial",), offers=("plataformas",))
+    )
+    assert pairs(added) == [
+        ("A", "difusion", "B", "plataformas"),
+        ("B", "vinculacion_territorial", "A", "contactos"),
+    ]
+    assert withdrawn == [] and rescored == []
+    assert all(m.score == 1.35 for m in added)  # fit, same macrozone, one shared theme
+    assert index.matches() == added
+
+
+def test_replacing_an_answer_withdraws_and_adds() -> None:
+    index = two_organisations()
+    index.apply_answer(answer("B", offers=("plataformas", "contactos")))
+    (old,) = index.apply_answer(answer("A", needs=("difusion",))).added
+    changes = index.apply_answer(answer("A", needs=("vinculacion_territorial",), at=T0 + HOUR))
+    assert changes.withdrawn == [old.match_id]
+    assert pairs(changes.added) == [("A", "vinculacion_territorial", "B", "contactos")]
+    assert changes.rescored == []
+    assert index.matches() == changes.added
+
+
+def test_a_replacement_keeps_the_matches_that_still_hold() -> None:
+    index = two_organisations()
+    index.apply_answer(answer("B", offers=("plataformas", "contactos")))
+    (kept,) = index.apply_answer(answer("A", needs=("difusion",))).added
+    changes = index.apply_answer(
+        answer("A", needs=("difusion", "vinculacion_territorial"), at=T0 + HOUR)
+    )
+    assert changes.withdrawn == []  # announced once, never again
+    assert pairs(changes.added) == [("A", "vinculacion_territorial", "B", "contactos")]
+    assert kept in index.matches()
+
+
+def test_an_empty_replacement_withdraws_everything() -> None:
+    index = two_organisations()
+    index.apply_answer(answer("B", needs=("difusion",), offers=("contactos",)))
+    added = index.apply_answer(answer("A", needs=("articulacion_redes",), offers=("plataformas",)))
+    assert len(added.added) == 2
+    changes = index.apply_answer(answer("A", at=T0 + HOUR))
+    assert changes.withdrawn == [m.match_id for m in added.added]
+    assert changes.added == [] and index.matches() == []
+
+
+def test_applying_the_same_answer_twice_changes_nothing() -> None:
+    index = two_organisations()
+    index.apply_answer(answer("B", offers=("plataformas",)))
+    a = answer("A", needs=("difusion",))
+    assert len(index.apply_answer(a).added) == 1
+    assert index.apply_answer(a).empty
+    assert index.apply_answer(answer("A", needs=("difusion",), at=T0 + HOUR)).empty
+    assert index.answer("A", "enc-1") == answer("A", needs=("difusion",), at=T0 + HOUR)
+    assert len(index.matches()) == 1
+
+
+def test_a_stale_answer_is_ignored() -> None:
+    index = two_organisations()
+    index.apply_answer(answer("B", offers=("plataformas", "contactos")))
+    index.apply_answer(answer("A", needs=("difusion",), at=T0 + HOUR))
+    assert index.apply_answer(answer("A", needs=("vinculacion_territorial",))).empty
+    assert pairs(index.matches()) == [("A", "difusion", "B", "plataformas")]
+
+
+def test_an_organisation_leaving_withdraws_its_matches_and_coming_back_restores_them() -> None:
+    index = two_organisations()
+    index.apply_profile(profile("C", head="CL-MA"))
+    index.apply_answer(answer("A", needs=("difusion",)))
+    index.apply_answer(answer("B", offers=("plataformas",)))
+    index.apply_answer(answer("C", "enc-3", offers=("redes_espacios",)))
+    before = index.matches()
+    assert len(before) == 2
+    withdrawn_b = [m.match_id for m in before if m.offer.organization_id == "B"]
+    leaving = index.apply_profile(profile("B", head="CL-ML", themes=("pobreza",), active=False))
+    assert leaving == MatchChanges([], withdrawn_b, [])
+    assert pairs(index.matches()) == [("A", "difusion", "C", "redes_espacios")]
+    assert index.answer("B", "enc-1") is not None  # kept, in case it comes back
+    back = index.apply_profile(profile("B", head="CL-ML", themes=("pobreza",)))
+    assert [m.match_id for m in back.added] == withdrawn_b
+    assert index.matches() == before
+
+
+def test_an_answer_waits_for_its_organisations_profile() -> None:
+    index = MatchIndex()
+    index.apply_profile(profile("A"))
+    index.apply_answer(answer("A", needs=("difusion",)))
+    assert index.apply_answer(answer("B", offers=("plataformas",))).empty
+    assert not index.takes_part("B")
+    changes = index.apply_profile(profile("B", head="CL-VS"))
+    assert pairs(changes.added) == [("A", "difusion", "B", "plataformas")]
+    assert changes.added[0].score == 1.0
+
+
+def test_a_profile_change_rescores_that_organisations_matches() -> None:
+    index = two_organisations()  # A in CL-RM, B in CL-ML: same macrozone, shared "pobreza"
+    index.apply_profile(profile("C", head="CL-AN"))
+    index.apply_answer(answer("A", needs=("difusion",), offers=("contactos",)))
+    index.apply_answer(answer("B", "enc-2", needs=("articulacion_redes",)))
+    index.apply_answer(answer("C", "enc-3", offers=("plataformas",)))
+    assert [m.score for m in index.matches()] == [1.0, 1.35]
+    changes = index.apply_profile(
+        profile("A", head="CL-RM", regions=("CL-ML",), themes=("pobreza", "educacion"))
+    )
+    assert changes.added == [] and changes.withdrawn == []
+    (rescored,) = changes.rescored  # A–C is unchanged: nothing shared either way
+    assert pairs([rescored]) == [("B", "articulacion_redes", "A", "contactos")]
+    assert rescored.score == 1.6
+    assert [r.code for r in rescored.reasons] == ["category_fit", "same_region", "shared_themes"]
+    assert [m.score for m in index.matches()] == [1.0, 1.6]
+    assert index.apply_profile(
+        profile("A", head="CL-RM", regions=("CL-ML",), themes=("pobreza", "educacion"))
+    ).empty
+
+
+def test_a_change_of_reasons_alone_is_a_rescore() -> None:
+    index = MatchIndex()
+    index.apply_profile(
+        profile("A", head="CL-RM", regions=("CL-VS",), themes=("pobreza", "vivienda"))
+    )
+    index.apply_profile(profile("B", head="CL-RM", themes=("pobreza",)))
+    index.apply_answer(answer("A", needs=("difusion",)))
+    (match,) = index.apply_answer(answer("B", offers=("plataformas",))).added
+    assert match.score == 1.6
+    (moved,) = index.apply_profile(profile("B", head="CL-VS", themes=("vivienda",))).rescored
+    assert moved.match_id == match.match_id
+    assert moved.score == 1.6  # the same score, for other reasons
+    assert [r.values for r in moved.reasons[1:]] == [("CL-VS",), ("vivienda",)]
+    # a profile change that does not touch the match's reasons is no rescore
+    assert index.apply_profile(profile("B", head="CL-VS", themes=("vivienda", "otro"))).empty
+
+
+def test_removing_an_answer_withdraws_its_matches() -> None:
+    index = two_organisations()
+    index.apply_answer(answer("A", needs=("difusion",)))
+    (match,) = index.apply_answer(answer("B", offers=("plataformas",))).added
+    assert index.remove_answer("B", "enc-1") == MatchChanges([], [match.match_id], [])
+    assert index.remove_answer("B", "enc-1").empty
+    assert index.matches() == [] and index.answer("B", "enc-1") is None
+
+
+def test_matches_filtered_by_organisation_and_encuentro() -> None:
+    index = two_organisations()
+    index.apply_profile(profile("C", head="CL-MA"))
+    index.apply_answer(answer("A", "enc-1", needs=("difusion",)))
+    index.apply_answer(answer("B", "enc-1", offers=("plataformas",)))
+    index.apply_answer(answer("C", "enc-2", offers=("redes_espacios",), needs=("difusion",)))
+    everything = index.matches()
+    assert pairs(everything) == [
+        ("A", "difusion", "B", "plataformas"),
+        ("A", "difusion", "C", "redes_espacios"),
+        ("C", "difusion", "B", "plataformas"),
+    ]
+    assert index.matches(organization_id="C") == [everything[1], everything[2]]
+    assert index.matches(encuentro_id="enc-2") == [everything[1], everything[2]]
+    assert index.matches(encuentro_id="enc-1") == everything
+    assert index.matches(organization_id="A", encuentro_id="enc-2") == []
+    assert index.matches(organization_id="unknown") == []
+
+
+def test_a_new_answer_only_looks_at_the_buckets_that_fit(monkeypatch: pytest.MonkeyPatch) -> None:
+    index = MatchIndex()
+    for n in range(300):
+        # offers that do not serve "difusion", or from inactive organisations: no candidates
+        active = n % 3 != 2
+        index.apply_profile(profile(f"org-{n}", active=active))
+        offers = ("contactos", "experiencias") if active else ("plataformas",)
+        index.apply_answer(answer(f"org-{n}", offers=offers))
+    for n in range(5):
+        index.apply_profile(profile(f"fit-{n}"))
+        index.apply_answer(answer(f"fit-{n}", offers=("plataformas",)))
+    index.apply_profile(profile("A"))
+    built: list[tuple[str, str]] = []
+    real = matching.build_match
+
+    def counting(need: MatchSide, offer: MatchSide, *profiles: OrganizationProfile) -> Match:
+        built.append((need.organization_id, offer.organization_id))
+        return real(need, offer, *profiles)
+
+    monkeypatch.setattr(matching, "build_match", counting)
+    changes = index.apply_answer(answer("A", needs=("difusion",)))
+    assert len(changes.added) == 5
+    assert sorted(built) == [("A", f"fit-{n}") for n in range(5)]  # not the other 300
