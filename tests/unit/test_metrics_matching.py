@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from services.events.domain.forms import Need, Offer
 from services.metrics.domain import matching
@@ -632,3 +636,200 @@ def test_a_new_answer_only_looks_at_the_buckets_that_fit(monkeypatch: pytest.Mon
     changes = index.apply_answer(answer("A", needs=("difusion",)))
     assert len(changes.added) == 5
     assert sorted(built) == [("A", f"fit-{n}") for n in range(5)]  # not the other 300
+
+
+# --- records ------------------------------------------------------------------------------------
+
+
+def test_the_index_round_trips_through_json() -> None:
+    index = two_organisations()
+    index.apply_profile(profile("C", head="CL-MA", regions=("CL-AI",), active=False))
+    index.apply_answer(answer("A", needs=("difusion", "fortalecimiento"), offers=("contactos",)))
+    index.apply_answer(
+        answer("B", "enc-2", needs=("vinculacion_territorial",), offers=("plataformas",))
+    )
+    index.apply_answer(answer("C", "enc-3", offers=("redes_espacios",)))
+    data = index.to_dict()
+    assert data["answers"][0] == {
+        "organization_id": "A",
+        "encuentro_id": "enc-1",
+        "needs": ["difusion", "fortalecimiento"],
+        "offers": ["contactos"],
+        "stated_at": "2026-09-23T13:00:00+00:00",
+    }
+    assert data["profiles"][2] == {
+        "organization_id": "C",
+        "head_office_region": "CL-MA",
+        "regions": ["CL-AI"],
+        "macrozones": ["sur_austral"],
+        "themes": [],
+        "active": False,
+    }
+    loaded = MatchIndex.from_dict(json.loads(json.dumps(data)))
+    assert loaded.to_dict() == data
+    assert loaded.matches() == index.matches()
+    assert len(loaded.matches()) == 3
+    # and it goes on from there as the original would
+    back = profile("C", head="CL-MA", regions=("CL-AI",))
+    changes = loaded.apply_profile(back)
+    assert changes == index.apply_profile(back)
+    assert pairs(changes.added) == [
+        ("A", "difusion", "C", "redes_espacios"),
+        ("B", "vinculacion_territorial", "C", "redes_espacios"),
+    ]
+
+
+def test_answer_records_accept_a_stored_datetime() -> None:
+    record = answer("A", needs=("difusion",)).to_dict() | {"stated_at": datetime(2026, 9, 23, 13)}
+    assert Answer.from_dict(record) == answer("A", needs=("difusion",))
+
+
+@pytest.mark.parametrize(
+    ("record", "message"),
+    [
+        (
+            {"encuentro_id": "e", "needs": [], "offers": [], "stated_at": "2026-09-23"},
+            "organization_id",
+        ),
+        ({"organization_id": "A", "encuentro_id": "e", "needs": "difusion", "offers": []}, "needs"),
+        ({"organization_id": "A", "encuentro_id": "e", "needs": [], "offers": [1]}, "offers"),
+        ({"organization_id": "A", "encuentro_id": "e", "needs": [], "offers": []}, "stated_at"),
+        (
+            {
+                "organization_id": "A",
+                "encuentro_id": "e",
+                "needs": [],
+                "offers": [],
+                "stated_at": "ayer",
+            },
+            "stated_at",
+        ),
+        (["A"], "not an object"),
+    ],
+)
+def test_malformed_answer_records_are_refused(record: object, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Answer.from_dict(record)  # type: ignore[arg-type]
+
+
+def test_malformed_index_records_are_refused() -> None:
+    with pytest.raises(ValueError, match="lists of records"):
+        MatchIndex.from_dict({"answers": []})
+    with pytest.raises(ValueError, match="active"):
+        MatchIndex.from_dict({"answers": [], "profiles": [profile("A").to_dict() | {"active": 1}]})
+    with pytest.raises(ValueError, match="regions"):
+        OrganizationProfile.from_dict(profile("A").to_dict() | {"regions": None})
+
+
+# --- property: incremental equals from scratch --------------------------------------------------
+
+ORGS = ["A", "B", "C", "D", "E"]
+ENCUENTROS = ["enc-norte", "enc-centro", "enc-sur"]
+REGION_POOL = ["CL-AN", "CL-VS", "CL-RM", "CL-BI", "CL-AR", "CL-MA"]
+THEME_POOL = ["pobreza", "educacion", "vivienda", "cuidados", "otro"]
+
+needs_st = st.frozensets(st.sampled_from([*NEEDS, "desconocida"]), max_size=4)
+offers_st = st.frozensets(st.sampled_from([*OFFERS, "desconocida"]), max_size=4)
+
+answer_ops = st.builds(
+    lambda org, enc, needs, offers, hours: (
+        "answer",
+        answer(org, enc, needs, offers, T0 + hours * HOUR),
+    ),
+    st.sampled_from(ORGS),
+    st.sampled_from(ENCUENTROS),
+    needs_st,
+    offers_st,
+    st.integers(0, 4),
+)
+profile_ops = st.builds(
+    lambda org, head, regions, themes, active: (
+        "profile",
+        OrganizationProfile(org, head, regions, themes, active),
+    ),
+    st.sampled_from(ORGS),
+    st.sampled_from(REGION_POOL),
+    st.frozensets(st.sampled_from(REGION_POOL), max_size=2),
+    st.frozensets(st.sampled_from(THEME_POOL), max_size=4),
+    st.booleans(),
+)
+remove_ops = st.tuples(st.just("remove"), st.sampled_from(ORGS), st.sampled_from(ENCUENTROS))
+reload_ops = st.tuples(st.just("reload"))
+operations = st.lists(
+    st.one_of(answer_ops, answer_ops, profile_ops, remove_ops, reload_ops), max_size=40
+)
+
+
+def run(ops: list[tuple[Any, ...]]) -> tuple[MatchIndex, list[MatchChanges]]:
+    """Apply the operations, checking each change against what was announced before it, and
+    the state after each against a from-scratch computation over the records so far."""
+    index = MatchIndex()
+    final_answers: dict[tuple[str, str], Answer] = {}
+    final_profiles: dict[str, OrganizationProfile] = {}
+    announced: dict[str, Match] = {}
+    log: list[MatchChanges] = []
+    for op in ops:
+        if op[0] == "answer":
+            new: Answer = op[1]
+            held = final_answers.get(new.key)
+            if held is None or new.stated_at >= held.stated_at:
+                final_answers[new.key] = new
+            changes = index.apply_answer(new)
+        elif op[0] == "profile":
+            final_profiles[op[1].organization_id] = op[1]
+            changes = index.apply_profile(op[1])
+        elif op[0] == "remove":
+            final_answers.pop((op[1], op[2]), None)
+            changes = index.remove_answer(op[1], op[2])
+        else:
+            index = MatchIndex.from_dict(json.loads(json.dumps(index.to_dict())))
+            changes = MatchChanges([], [], [])
+        log.append(changes)
+        for match_list in (changes.added, changes.rescored):
+            assert match_list == sorted(match_list, key=lambda m: m.sort_key)
+        for match in changes.added:
+            assert match.match_id not in announced  # announced once
+            announced[match.match_id] = match
+        for withdrawn in changes.withdrawn:
+            assert announced.pop(withdrawn, None) is not None  # only what was announced
+        for match in changes.rescored:
+            assert announced[match.match_id] != match  # a rescore changes something
+            announced[match.match_id] = match
+        expected = compute_matches(final_answers.values(), final_profiles.values())
+        assert sorted(announced.values(), key=lambda m: m.sort_key) == expected
+        assert index.matches() == expected
+        assert all(m.need.organization_id != m.offer.organization_id for m in expected)
+    return index, log
+
+
+@settings(max_examples=300, deadline=None)
+@given(operations)
+def test_incremental_changes_add_up_to_a_recomputation_from_scratch(
+    ops: list[tuple[Any, ...]],
+) -> None:
+    index, log = run(ops)
+    # deterministic: the same operations give the same changes, in the same order
+    again, again_log = run(ops)
+    assert again_log == log
+    assert again.to_dict() == index.to_dict()
+    # idempotent: every record applied once more changes nothing
+    for record in index.profiles():
+        assert index.apply_profile(record).empty
+    for held in index.answers():
+        assert index.apply_answer(held).empty
+
+
+@settings(max_examples=100, deadline=None)
+@given(operations)
+def test_the_order_of_loading_records_does_not_matter(ops: list[tuple[Any, ...]]) -> None:
+    index, _ = run(ops)
+    rebuilt = MatchIndex.from_records(reversed(index.answers()), reversed(index.profiles()))
+    assert rebuilt.matches() == index.matches()
+    for org in ORGS:
+        assert rebuilt.matches(organization_id=org) == [
+            m for m in index.matches() if org in (m.need.organization_id, m.offer.organization_id)
+        ]
+    for enc in ENCUENTROS:
+        assert rebuilt.matches(encuentro_id=enc) == [
+            m for m in index.matches() if enc in (m.need.encuentro_id, m.offer.encuentro_id)
+        ]

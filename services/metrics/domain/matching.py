@@ -141,6 +141,26 @@ ACTIVE: Final = "active"
 # --- inputs -------------------------------------------------------------------------------------
 
 
+def _record(data: object, record: str) -> Mapping[str, Any]:
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{record} record: not an object")
+    return data
+
+
+def _text(data: Mapping[str, Any], field: str, record: str) -> str:
+    value = data.get(field)
+    if not isinstance(value, str):
+        raise ValueError(f"{record} record: {field} is not a string")
+    return value
+
+
+def _texts(data: Mapping[str, Any], field: str, record: str) -> frozenset[str]:
+    value = data.get(field)
+    if not isinstance(value, list | tuple) or not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{record} record: {field} is not a list of strings")
+    return frozenset(value)
+
+
 def _as_utc(value: datetime) -> datetime:
     """Naive datetimes are taken as UTC (as MongoDB returns them), aware ones converted."""
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
@@ -168,6 +188,35 @@ class Answer:
     def key(self) -> tuple[str, str]:
         """``(organization_id, encuentro_id)``: an organisation has one answer per encuentro."""
         return (self.organization_id, self.encuentro_id)
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able record (categories sorted, ``stated_at`` ISO 8601 in UTC)."""
+        return {
+            "organization_id": self.organization_id,
+            "encuentro_id": self.encuentro_id,
+            "needs": sorted(self.needs),
+            "offers": sorted(self.offers),
+            "stated_at": self.stated_at.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Answer:
+        """The inverse of ``to_dict``; ``ValueError`` naming the field for a malformed record.
+        ``stated_at`` may also be a ``datetime`` (as MongoDB returns one)."""
+        data = _record(data, "answer")
+        organization_id = _text(data, "organization_id", "answer")
+        encuentro_id = _text(data, "encuentro_id", "answer")
+        needs = _texts(data, "needs", "answer")
+        offers = _texts(data, "offers", "answer")
+        stated_at = data.get("stated_at")
+        if isinstance(stated_at, str):
+            try:
+                stated_at = datetime.fromisoformat(stated_at)
+            except ValueError:
+                raise ValueError("answer record: stated_at is not an ISO 8601 time") from None
+        if not isinstance(stated_at, datetime):
+            raise ValueError("answer record: stated_at is not a time")
+        return cls(organization_id, encuentro_id, needs, offers, stated_at)
 
     @classmethod
     def from_event(cls, event: NeedsOffersStated) -> Answer:
@@ -210,6 +259,33 @@ class OrganizationProfile:
     def territory(self) -> frozenset[str]:
         """The regions it works in, its head-office region included."""
         return self.regions | {self.head_office_region}
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-able record (sets sorted)."""
+        return {
+            "organization_id": self.organization_id,
+            "head_office_region": self.head_office_region,
+            "regions": sorted(self.regions),
+            "macrozones": sorted(self.macrozones),
+            "themes": sorted(self.themes),
+            "active": self.active,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> OrganizationProfile:
+        """The inverse of ``to_dict``; ``ValueError`` naming the field for a malformed record."""
+        data = _record(data, "profile")
+        active = data.get("active")
+        if not isinstance(active, bool):
+            raise ValueError("profile record: active is not a boolean")
+        return cls(
+            organization_id=_text(data, "organization_id", "profile"),
+            head_office_region=_text(data, "head_office_region", "profile"),
+            regions=_texts(data, "regions", "profile"),
+            themes=_texts(data, "themes", "profile"),
+            active=active,
+            macrozones=_texts(data, "macrozones", "profile"),
+        )
 
     @classmethod
     def from_snapshot(
@@ -545,6 +621,29 @@ class MatchIndex:
             index._answers[a.key] = a
             index._link(a)
         return index
+
+    # --- records
+
+    def to_dict(self) -> dict[str, Any]:
+        """The whole state as JSON-able records: ``{"answers": [...], "profiles": [...]}``,
+        each list in a stable order. Buckets are not part of it: ``from_dict`` rebuilds them.
+        A store may as well keep each record as its own document (``Answer.to_dict``,
+        ``OrganizationProfile.to_dict``) and load them with ``from_records``."""
+        return {
+            "answers": [a.to_dict() for a in self.answers()],
+            "profiles": [p.to_dict() for p in self.profiles()],
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> MatchIndex:
+        """The inverse of ``to_dict``; ``ValueError`` for a malformed record."""
+        answers, profiles = data.get("answers"), data.get("profiles")
+        if not isinstance(answers, list) or not isinstance(profiles, list):
+            raise ValueError("match index: answers and profiles must be lists of records")
+        return cls.from_records(
+            (Answer.from_dict(record) for record in answers),
+            (OrganizationProfile.from_dict(record) for record in profiles),
+        )
 
     # --- reading
 
