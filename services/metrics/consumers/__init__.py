@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from services.metrics import application
+from services.metrics import application, matching
+from services.metrics.domain.matching import Answer, OrganizationProfile
 from services.metrics.domain.organizations import KnownOrganization
 from services.metrics.storage.unit_of_work import MetricsUnitOfWork
 from shared.events.commitments import COMMITMENT_EVENTS, CommitmentEvent
@@ -29,7 +30,6 @@ ENCUENTRO_FACTS: tuple[type[EncuentroFact], ...] = (
     RegistrationPromoted,
     RegistrationCancelled,
     ParticipantCheckedIn,
-    NeedsOffersStated,
     SurveyAnswered,
 )
 
@@ -37,6 +37,9 @@ ENCUENTRO_FACTS: tuple[type[EncuentroFact], ...] = (
 @subscription.on(*ORGANIZATION_EVENTS)
 async def organization_changed(event: Delivered[OrganizationEvent], uow: MetricsUnitOfWork) -> None:
     await application.keep_organization(uow, KnownOrganization.from_event(event.payload))
+    await matching.organization_changed(
+        uow, OrganizationProfile.from_event(event.payload), event.payload.occurred_at
+    )
 
 
 @subscription.on(*ENCUENTRO_FACTS)
@@ -47,3 +50,10 @@ async def encuentro_fact(event: Delivered[EncuentroFact], uow: MetricsUnitOfWork
 @subscription.on(*COMMITMENT_EVENTS)
 async def commitment_changed(event: Delivered[CommitmentEvent], uow: MetricsUnitOfWork) -> None:
     await application.fold_encuentro_event(uow, event.payload.encuentro_id, event.payload)
+
+
+@subscription.on(NeedsOffersStated)
+async def needs_offers_stated(event: Delivered[NeedsOffersStated], uow: MetricsUnitOfWork) -> None:
+    """Counted in the encuentro's figures, and matched with other organisations' answers."""
+    await application.fold_encuentro_event(uow, event.payload.encuentro_id, event.payload)
+    await matching.answer_stated(uow, Answer.from_event(event.payload), event.payload.occurred_at)

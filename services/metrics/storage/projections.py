@@ -15,7 +15,7 @@ ORGANIZATIONS = "organizations"
 PROFILE_BUCKETS = "profile_buckets"
 ENCUENTRO_TALLIES = "encuentro_tallies"
 # Every collection `rebuild` drops: all of them are folded from events.
-PROJECTIONS = (ORGANIZATIONS, PROFILE_BUCKETS, ENCUENTRO_TALLIES)
+PROJECTIONS = (ORGANIZATIONS, PROFILE_BUCKETS, ENCUENTRO_TALLIES, "answers", "matches")
 
 
 class OrganizationRepository(DocumentRepository[KnownOrganization]):

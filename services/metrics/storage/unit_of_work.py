@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.metrics.storage.matches import AnswerRepository, MatchRepository
 from services.metrics.storage.projections import (
     BucketRepository,
     EncuentroTallyRepository,
@@ -24,6 +25,8 @@ class MetricsUnitOfWork(UnitOfWork):
         self.organizations = OrganizationRepository(self)
         self.buckets = BucketRepository(self)
         self.tallies = EncuentroTallyRepository(self)
+        self.answers = AnswerRepository(self)
+        self.matches = MatchRepository(self)
         self.folds = FOLDS
 
 
