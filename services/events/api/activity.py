@@ -11,12 +11,25 @@ from services.events.domain.activity import NEEDS_OFFERS_PUBLIC
 from services.events.domain.forms import GroupRecordInput, NeedsOffersInput, RoundInput, SurveyInput
 from services.events.domain.views import NeedsOffersView, RoundView, SurveyReceipt, round_view
 from shared.auth import unauthorized
-from shared.errors import Forbidden, InvalidTransition
-from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED
+from shared.errors import Forbidden, InvalidTransition, NotFound
+from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge
 from shared.pagination import Page
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/encuentros/{encuentro_id}", tags=["durante el encuentro"])
+
+_ROUNDS = "/v1/encuentros/{encuentro_id}/rounds"
+_AFTER_FORMING = links(
+    201,
+    rondas=link_to("GET", _ROUNDS, encuentro_id="$request.path.encuentro_id"),
+    registro_del_primer_grupo=link_to(
+        "PUT",
+        _ROUNDS + "/{round_id}/groups/{number}/record",
+        encuentro_id="$request.path.encuentro_id",
+        round_id="$response.body#/id",
+        number="$response.body#/groups/0/number",
+    ),
+)
 
 
 @router.post(
@@ -24,7 +37,7 @@ router = APIRouter(prefix="/v1/encuentros/{encuentro_id}", tags=["durante el enc
     status_code=201,
     summary="El equipo forma grupos de unas group_size personas con quienes hicieron check-in",
     responses=problem_responses(401, 403, 404, 409, 422),
-    openapi_extra=KEY_REQUIRED,
+    openapi_extra=merge(KEY_REQUIRED, _AFTER_FORMING),
 )
 async def form_round(encuentro_id: str, body: RoundInput, uow: UoW, staff: Staff) -> RoundView:
     return round_view(await application.form_round(uow, encuentro_id, body, now()))
@@ -40,6 +53,8 @@ async def list_rounds(encuentro_id: str, uow: UoW, caller: Caller) -> Page[Round
     if caller.kind == "anonymous":
         raise unauthorized()
     encuentro = (await application.load_encuentro(uow, encuentro_id)).entity
+    if not encuentro.public and not caller.is_staff:
+        raise NotFound("El encuentro no existe.")  # a draft is staff's, as everywhere
     if not (caller.is_staff or encuentro.has_registration_of(caller.id or "")):
         raise Forbidden("Las rondas son del equipo y de las organizaciones participantes.")
     return Page[RoundView](items=[round_view(r) for r in encuentro.rounds], next_cursor=None)
@@ -89,6 +104,8 @@ def _staff_refused() -> str:
 )
 async def list_needs_offers(encuentro_id: str, uow: UoW, caller: Caller) -> Page[NeedsOffersView]:
     encuentro = (await application.load_encuentro(uow, encuentro_id)).entity
+    if not encuentro.public and not caller.is_staff:
+        raise NotFound("El encuentro no existe.")  # a draft is staff's, as everywhere
     if encuentro.status not in NEEDS_OFFERS_PUBLIC and not caller.is_staff:
         raise InvalidTransition(
             "Las necesidades y ofertas se publican cuando el encuentro se cierra.",

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.events import application
+from services.events.api.cursors import NumberedCursor, decode_instant, encode_instant
 from services.events.api.deps import Caller, Staff, UoW, now
 from services.events.domain.calendar import SANTIAGO as SANTIAGO_TZ
 from services.events.domain.commitments import Commitment
@@ -24,7 +25,7 @@ from services.events.storage.commitments import CommitmentQuery
 from shared.auth import unauthorized
 from shared.errors import Forbidden
 from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge
-from shared.pagination import Cursor, InvalidCursor, Page, decode_cursor, encode_cursor
+from shared.pagination import Page
 from shared.problems import problem_responses
 from shared.values import MacrozoneId, RegionCode
 
@@ -48,7 +49,7 @@ class CommitmentListQuery(BaseModel):
     organization_id: OrganizationId | None = None
     overdue: bool | None = Field(default=None, description="true: solo los vencidos.")
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Cursor | None = None
+    cursor: NumberedCursor | None = None
 
 
 def today() -> date:
@@ -102,14 +103,9 @@ async def list_commitments(
 ) -> Page[CommitmentView]:
     after = None
     if query.cursor is not None:
-        created_at, last_id = decode_cursor(query.cursor)
-        try:
-            after = (datetime.fromisoformat(created_at), last_id)
-        except ValueError:
-            raise InvalidCursor(
-                "El cursor no es válido; use el valor next_cursor de la respuesta anterior.",
-                errors=[{"field": "cursor", "message": "Cursor desconocido."}],
-            ) from None
+        after = decode_instant(query.cursor)
+        if after is None:  # after the last instant there is
+            return Page[CommitmentView](items=[], next_cursor=None)
     day = today()
     rows = await uow.commitments.find(
         CommitmentQuery(
@@ -123,12 +119,12 @@ async def list_commitments(
             limit=query.limit + 1,
         )
     )
-    if query.overdue is False:
-        rows = [c for c in rows if not c.overdue(day)]
-    page = rows[: query.limit]
+    read = rows[: query.limit]
     next_cursor = None
-    if len(rows) > query.limit and page:
-        next_cursor = encode_cursor(page[-1].created_at.isoformat(), page[-1].id)
+    if len(rows) > query.limit:  # the next page starts after the last one read
+        next_cursor = encode_instant(read[-1].created_at, read[-1].id)
+    if query.overdue is False:  # filtered here: a page may hold fewer, never skip any
+        read = [c for c in read if not c.overdue(day)]
     return Page[CommitmentView](
-        items=[commitment_view(c, day) for c in page], next_cursor=next_cursor
+        items=[commitment_view(c, day) for c in read], next_cursor=next_cursor
     )

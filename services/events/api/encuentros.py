@@ -3,13 +3,13 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.events import application
+from services.events.api.cursors import NumberedCursor, decode_instant, encode_instant
 from services.events.api.deps import Caller, Settings, Staff, UoW, now
 from services.events.domain.calendar import MEDIA_TYPE, CalendarEntry, render_calendar
 from services.events.domain.encuentro import Encuentro
@@ -20,7 +20,7 @@ from services.events.storage.encuentros import EncuentroQuery
 from shared.errors import NotFound
 from shared.fields import Timestamp
 from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge
-from shared.pagination import Cursor, InvalidCursor, Page, decode_cursor, encode_cursor
+from shared.pagination import Page
 from shared.principals import Principal
 from shared.problems import problem_responses
 from shared.reference.vocabulary import Theme
@@ -35,6 +35,14 @@ _AFTER_CREATION = links(
     encuentro=link_to("GET", _ENCUENTRO, **_BY_ID),
     cambiar=link_to("PATCH", _ENCUENTRO, **_BY_ID),
     estado=link_to("POST", _ENCUENTRO + "/status", **_BY_ID),
+)
+# What each state opens: the next step, registration (published), commitments (under way).
+_AFTER_A_STEP = links(
+    200,
+    encuentro=link_to("GET", _ENCUENTRO, **_BY_ID),
+    estado=link_to("POST", _ENCUENTRO + "/status", **_BY_ID),
+    inscribir=link_to("POST", _ENCUENTRO + "/registrations", **_BY_ID),
+    compromiso=link_to("POST", _ENCUENTRO + "/commitments", **_BY_ID),
 )
 PUBLIC_STATUSES = [str(s) for s in EncuentroStatus if s != EncuentroStatus.DRAFT]
 
@@ -57,7 +65,7 @@ class EncuentroListQuery(BaseModel):
         default=None, alias="to", description="Hasta este momento (inicio del encuentro)."
     )
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Cursor | None = None
+    cursor: NumberedCursor | None = None
 
 
 class CalendarQuery(BaseModel):
@@ -106,8 +114,9 @@ async def list_encuentros(
         statuses = [query.status] if statuses is None or query.status in statuses else []
     after = None
     if query.cursor is not None:
-        starts_at, last_id = decode_cursor(query.cursor)
-        after = (_instant(starts_at), last_id)
+        after = decode_instant(query.cursor)
+        if after is None:  # after the last instant there is
+            return Page[EncuentroView](items=[], next_cursor=None)
     rows = await uow.encuentros.summaries(
         EncuentroQuery(
             macrozone=query.macrozone,
@@ -125,18 +134,8 @@ async def list_encuentros(
     next_cursor = None
     if len(rows) > query.limit and page:
         last = page[-1][0]
-        next_cursor = encode_cursor(last.starts_at.isoformat(), last.id)
+        next_cursor = encode_instant(last.starts_at, last.id)
     return Page[EncuentroView](items=items, next_cursor=next_cursor)
-
-
-def _instant(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text)
-    except ValueError:
-        raise InvalidCursor(
-            "El cursor no es válido; use el valor next_cursor de la respuesta anterior.",
-            errors=[{"field": "cursor", "message": "Cursor desconocido."}],
-        ) from None
 
 
 def _summary_view(principal: Principal, encuentro: Encuentro, counts: Counts) -> EncuentroView:
@@ -175,7 +174,7 @@ async def update_encuentro(
     "/encuentros/{encuentro_id}/status",
     summary="El equipo mueve el encuentro en su ciclo (publicar invita; resultados se envían)",
     responses=problem_responses(401, 403, 404, 409, 422),
-    openapi_extra=KEY_REQUIRED,
+    openapi_extra=merge(KEY_REQUIRED, _AFTER_A_STEP),
 )
 async def change_status(
     encuentro_id: str, body: StatusChange, uow: UoW, staff: Staff

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.events import application
+from services.events.api.cursors import NumberedCursor, decode_number, encode_number
 from services.events.api.deps import Caller, Staff, UoW, now, organization_of
 from services.events.domain.forms import CheckinInput, RegistrationInput
 from services.events.domain.views import (
@@ -23,20 +24,31 @@ from services.events.domain.views import (
 )
 from shared.access import require_owner_or_staff
 from shared.auth import unauthorized
-from shared.errors import Forbidden
+from shared.errors import Forbidden, NotFound
 from shared.events.registry import Actor
-from shared.openapi import KEY_REQUIRED
-from shared.pagination import Cursor, Page, decode_cursor, encode_cursor
+from shared.openapi import KEY_REQUIRED, link_to, links, merge
+from shared.pagination import Page
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/encuentros/{encuentro_id}", tags=["inscripciones"])
+
+_REGISTRATION = "/v1/encuentros/{encuentro_id}/registrations/{registration_id}"
+_THIS_ONE = {
+    "encuentro_id": "$request.path.encuentro_id",
+    "registration_id": "$response.body#/id",
+}
+_AFTER_REGISTERING = links(
+    201,
+    cancelar=link_to("DELETE", _REGISTRATION, **_THIS_ONE),
+    borrar_datos=link_to("POST", _REGISTRATION + "/erasure", **_THIS_ONE),
+)
 
 
 class RegistrationListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=100, ge=1, le=500)
-    cursor: Cursor | None = None
+    cursor: NumberedCursor | None = None
 
 
 @router.post(
@@ -45,7 +57,7 @@ class RegistrationListQuery(BaseModel):
     summary="Una persona se inscribe por una organización (el equipo indica organization_id)",
     response_model=StaffRegistrationView | RegistrationView,
     responses=problem_responses(401, 403, 404, 409, 422),
-    openapi_extra=KEY_REQUIRED,
+    openapi_extra=merge(KEY_REQUIRED, _AFTER_REGISTERING),
 )
 async def register(
     encuentro_id: str, body: RegistrationInput, uow: UoW, caller: Caller
@@ -77,13 +89,14 @@ async def list_registrations(
     if not (caller.is_staff or caller.kind == "organization"):
         raise Forbidden("Las inscripciones son solo para el equipo y cada organización.")
     encuentro = (await application.load_encuentro(uow, encuentro_id)).entity
+    if not encuentro.public and not caller.is_staff:
+        raise NotFound("El encuentro no existe.")  # a draft is staff's, as everywhere
     rows = [r for r in encuentro.registrations if caller.is_staff or r.organization_id == caller.id]
-    if query.cursor is not None:
-        _, last_id = decode_cursor(query.cursor)
-        seq = next((r.seq for r in rows if r.id == last_id), None)
-        rows = [r for r in rows if seq is None or r.seq > seq]
+    if query.cursor is not None:  # in order of arrival, after the last one shown
+        seq, last_id = decode_number(query.cursor)
+        rows = [r for r in rows if (r.seq, r.id) > (seq, last_id)]
     page = rows[: query.limit]
-    next_cursor = encode_cursor(str(page[-1].seq), page[-1].id) if len(rows) > query.limit else None
+    next_cursor = encode_number(page[-1].seq, page[-1].id) if len(rows) > query.limit else None
     if caller.is_staff:
         staff_items = [staff_registration_view(encuentro, r) for r in page]
         return Page[StaffRegistrationView](items=staff_items, next_cursor=next_cursor)

@@ -24,6 +24,7 @@ PRODID: Final = "-//Articula//Encuentros//ES"
 MEDIA_TYPE: Final = "text/calendar; charset=utf-8"
 UID_DOMAIN: Final = "articula"
 ONLINE_LOCATION: Final = "En línea"
+LAST_TRANSITION_YEAR: Final = 9000  # VTIMEZONE rules are written up to this year at most
 
 
 @dataclass(frozen=True)
@@ -82,9 +83,11 @@ def render_calendar(entries: Sequence[CalendarEntry], *, name: str) -> bytes:
         # default range stops at 2038, and a narrower one keeps the feed small).
         first = min(entry.starts_at.astimezone(SANTIAGO) for entry in entries)
         last = max(entry.ends_at.astimezone(SANTIAGO) for entry in entries)
-        calendar.add_missing_timezones(
-            first_date=date(first.year, 1, 1), last_date=date(last.year + 1, 1, 1)
-        )
+        # The library searches transitions in steps of years past `last_date`, overflowing near
+        # the end of the calendar; the zone's last rule holds from there on in any client.
+        until = date(min(last.year + 1, LAST_TRANSITION_YEAR), 1, 1)
+        start = date(min(first.year, LAST_TRANSITION_YEAR - 1), 1, 1)
+        calendar.add_missing_timezones(first_date=start, last_date=until)
     ical: bytes = calendar.to_ical()  # untyped in icalendar
     return ical
 

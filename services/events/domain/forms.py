@@ -9,7 +9,7 @@ never echo a participant's name or e-mail, so a logged validation error holds no
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
@@ -18,9 +18,9 @@ from pydantic import (
     ConfigDict,
     Field,
     StringConstraints,
+    ValidationInfo,
     WithJsonSchema,
     field_validator,
-    model_validator,
 )
 
 from services.events.domain.lifecycle import AgendaItem, EncuentroStatus
@@ -211,11 +211,15 @@ class EncuentroCreate(BaseModel):
     agenda: Annotated[list[AgendaItem], Field(min_length=1, max_length=30)] | None = None
     speakers: Annotated[list[Speaker], Field(max_length=30)] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _ends_after_start(self) -> EncuentroCreate:
-        if self.ends_at <= self.starts_at:
-            raise ValueError(f"ends_at: {_ENDS_AFTER_START}")
-        return self
+    @field_validator("ends_at")
+    @classmethod
+    def _ends_after_start(cls, ends_at: datetime, info: ValidationInfo) -> datetime:
+        """On the field, so the 422 names `ends_at` (a model's own check would name `body`);
+        `starts_at` comes first, so it is validated by now (absent if it failed)."""
+        starts_at = info.data.get("starts_at")
+        if isinstance(starts_at, datetime) and ends_at <= starts_at:
+            raise ValueError(_ENDS_AFTER_START)
+        return ends_at
 
 
 class EncuentroPatch(BaseModel):
@@ -275,8 +279,10 @@ class ParticipantInput(BaseModel):
 
 
 class RegistrationInput(BaseModel):
-    """Body of `POST /v1/encuentros/{id}/registrations`; `organization_id` only from staff
-    (an organisation registers its own people)."""
+    """Body of `POST /v1/encuentros/{id}/registrations`. An organisation registers its own
+    people: it leaves `organization_id` out or gives its own (another one is refused, 403).
+    Staff name the organisation, which must be one the service knows (422 otherwise) and be
+    active (409 otherwise)."""
 
     model_config = _INPUT
 
@@ -286,7 +292,9 @@ class RegistrationInput(BaseModel):
 
 class CheckinInput(BaseModel):
     """Body of `POST /v1/encuentros/{id}/checkins`: `registration_id` or `code`, or a walk-in
-    (`participant` with `organization_id`: registered and checked in at once)."""
+    (`participant` with `organization_id`: registered and checked in at once; the organisation
+    must be one the service knows, and active). Without any of them, or a `participant`
+    without `organization_id`, the body is refused (422)."""
 
     model_config = _INPUT
 
@@ -342,7 +350,9 @@ class NeedsOffersInput(BaseModel):
 
 class CommitmentInput(BaseModel):
     """Body of `POST /v1/encuentros/{id}/commitments`: `region` in the encuentro's macrozone;
-    the responsible organisation among `organization_ids`."""
+    `organization_ids` organisations the service knows (not withdrawn), the responsible
+    organisation among them. A body that breaks one of these rules is refused (422, naming
+    the field)."""
 
     model_config = _INPUT
 
