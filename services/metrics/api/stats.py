@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
@@ -18,6 +17,7 @@ from services.metrics.domain.registry_profile import (
     ProfileQuery,
     RegistryProfile,
 )
+from shared.fields import Day
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1/stats", tags=["estadísticas"])
@@ -31,8 +31,8 @@ class RegistryQuery(BaseModel):
 
     by: Dimension = Field(default="sector", description=f"Uno de: {', '.join(DIMENSIONS)}.")
     call_id: Id | None = None
-    registered_from: date | None = None
-    registered_to: date | None = None
+    registered_from: Day | None = None
+    registered_to: Day | None = None
     status: Status | None = Field(
         default=None, description="Por omisión, toda organización registrada no retirada."
     )
