@@ -29,7 +29,7 @@ Whitespace is Python's (`str.isspace`, what `str.strip()` removes); patterns are
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Any, Final
 
 from pydantic import AfterValidator, BeforeValidator, Field, WithJsonSchema
@@ -43,6 +43,7 @@ __all__ = [
     "SPACE",
     "WHITESPACE",
     "YEAR_PATTERN",
+    "Day",
     "Timestamp",
     "json_number",
     "or_blank",
@@ -209,4 +210,25 @@ Timestamp = Annotated[
     datetime,
     BeforeValidator(_rfc3339),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": YEAR_PATTERN}),
+]
+
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_NOT_A_DAY = "Debe ser una fecha AAAA-MM-DD (p. ej. 2026-09-23)."
+
+
+def _iso_day(value: Any) -> Any:
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if not (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        raise ValueError(_NOT_A_DAY)
+    return value
+
+
+# A calendar day as `YYYY-MM-DD`, what `format: date` means; numbers (Unix times) and other
+# spellings pydantic would also read are refused.
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    WithJsonSchema({"type": "string", "format": "date", "pattern": r"^\d{4}-\d{2}-\d{2}$"}),
 ]

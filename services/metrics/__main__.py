@@ -1,7 +1,8 @@
-"""`python -m services.metrics [serve]`."""
+"""`python -m services.metrics [serve | rebuild]`."""
 
-from services.metrics.settings import MetricsSettings
-from shared.serve import serve
+import sys
+
+from services.metrics.cli import main
 
 if __name__ == "__main__":
-    serve("services.metrics.main:create_app", MetricsSettings())
+    sys.exit(main())

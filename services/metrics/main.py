@@ -4,22 +4,30 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.metrics.api import matches, stats
 from services.metrics.consumers import subscription
 from services.metrics.settings import MetricsSettings
+from services.metrics.storage.matches import MATCHES
+from services.metrics.storage.unit_of_work import metrics_unit_of_work
 from shared import access
 from shared.runtime import ServiceSpec, create_service_app
 
 
 def create_app(settings: MetricsSettings | None = None) -> FastAPI:
-    spec = ServiceSpec(
+    return create_service_app(service_spec(settings or MetricsSettings()))
+
+
+def service_spec(settings: MetricsSettings) -> ServiceSpec:
+    """What makes this service (the app and the `rebuild` command both run it)."""
+    return ServiceSpec(
         subscription=subscription,
-        routers=[access.router],
-        settings=settings or MetricsSettings(),
+        routers=[stats.router, matches.router, access.router],
+        unit_of_work=metrics_unit_of_work,
+        outbox_collections=[MATCHES],
+        settings=settings,
         title="Articula · Resultados y evidencia",
         description=(
             "Estadísticas de resultados, cruce de necesidades y ofertas, "
             "indicadores de programas y evidencia."
         ),
     )
-
-    return create_service_app(spec)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.events import commitments, encuentros, pings, registry
+from shared.events import commitments, encuentros, metrics, pings, registry
 from shared.events.base import EventContract
 
 ALL_CONTRACTS: tuple[type[EventContract], ...] = (
@@ -43,6 +43,15 @@ ALL_CONTRACTS: tuple[type[EventContract], ...] = (
     encuentros.ParticipantsToInform,
     encuentros.ParticipantErased,
     *commitments.COMMITMENT_EVENTS,
+    metrics.MatchFound,
+    metrics.MatchWithdrawn,
+    metrics.ProgrammeCreated,
+    metrics.ProgrammeUpdated,
+    metrics.IndicatorDefined,
+    metrics.MeasurementSubmitted,
+    metrics.MeasurementReviewed,
+    metrics.WorkPlanSet,
+    metrics.EvidencePublished,
 )
 
 

@@ -39,6 +39,7 @@ __all__ = [
     "EncuentroClosed",
     "EncuentroCreated",
     "EncuentroEvent",
+    "EncuentroFact",
     "EncuentroPublished",
     "EncuentroResultsPublished",
     "EncuentroSnapshot",
@@ -85,7 +86,7 @@ class EncuentroSnapshot(BaseModel):
     sequence: int  # grows on every change, as the calendar's SEQUENCE
 
 
-class _EncuentroFact(EventContract):
+class EncuentroFact(EventContract):
     """Anything that happened to one encuentro: keyed by it, so one encuentro's events stay in
     order on one partition."""
 
@@ -98,7 +99,7 @@ class _EncuentroFact(EventContract):
         return self.encuentro_id
 
 
-class EncuentroEvent(_EncuentroFact):
+class EncuentroEvent(EncuentroFact):
     """A change of the encuentro itself, with its snapshot after the change (abstract)."""
 
     encuentro: EncuentroSnapshot
@@ -195,7 +196,7 @@ ENCUENTRO_LIFECYCLE_EVENTS: tuple[type[EncuentroEvent], ...] = (
 )
 
 
-class OrganizationInvited(_EncuentroFact):
+class OrganizationInvited(EncuentroFact):
     """An organisation working in the encuentro's macrozone is invited (the notifier writes to
     its contact): at publication, or when it becomes active while registration is open."""
 
@@ -207,7 +208,7 @@ class OrganizationInvited(_EncuentroFact):
     cause: Literal["published", "organization_active"]
 
 
-class ParticipantRegistered(_EncuentroFact):
+class ParticipantRegistered(EncuentroFact):
     """A person took a seat or a place on the waiting list for an organisation."""
 
     name: ClassVar[str] = "events.participant_registered"
@@ -222,7 +223,7 @@ class ParticipantRegistered(_EncuentroFact):
     walk_in: bool = False
 
 
-class RegistrationPromoted(_EncuentroFact):
+class RegistrationPromoted(EncuentroFact):
     """A seat freed (a cancellation, a larger capacity): the first waiting is registered."""
 
     name: ClassVar[str] = "events.registration_promoted"
@@ -232,7 +233,7 @@ class RegistrationPromoted(_EncuentroFact):
     organization_id: str
 
 
-class RegistrationCancelled(_EncuentroFact):
+class RegistrationCancelled(EncuentroFact):
     """The organisation or staff cancelled a seat or a place on the waiting list."""
 
     name: ClassVar[str] = "events.registration_cancelled"
@@ -244,7 +245,7 @@ class RegistrationCancelled(_EncuentroFact):
     changed_by: Actor
 
 
-class ParticipantCheckedIn(_EncuentroFact):
+class ParticipantCheckedIn(EncuentroFact):
     """A registered person is here ("participación")."""
 
     name: ClassVar[str] = "events.participant_checked_in"
@@ -268,7 +269,7 @@ class RoundGroup(BaseModel):
     members: tuple[GroupMember, ...]
 
 
-class RoundFormed(_EncuentroFact):
+class RoundFormed(EncuentroFact):
     """Staff split the checked-in participants into small groups for one question."""
 
     name: ClassVar[str] = "events.round_formed"
@@ -282,7 +283,7 @@ class RoundFormed(_EncuentroFact):
     groups: tuple[RoundGroup, ...]
 
 
-class GroupRecordWritten(_EncuentroFact):
+class GroupRecordWritten(EncuentroFact):
     """A group wrote (or rewrote) its record; the text stays in the events service."""
 
     name: ClassVar[str] = "events.group_record_written"
@@ -292,7 +293,7 @@ class GroupRecordWritten(_EncuentroFact):
     group_number: int
 
 
-class NeedsOffersStated(_EncuentroFact):
+class NeedsOffersStated(EncuentroFact):
     """An organisation stated what it needs and offers (``replaces`` an earlier answer)."""
 
     name: ClassVar[str] = "events.needs_offers_stated"
@@ -305,7 +306,7 @@ class NeedsOffersStated(_EncuentroFact):
     replaces: bool
 
 
-class SurveyAnswered(_EncuentroFact):
+class SurveyAnswered(EncuentroFact):
     """One satisfaction response: ratings only, never who answered nor the comments."""
 
     name: ClassVar[str] = "events.survey_answered"

@@ -22,6 +22,9 @@ class Topic(StrEnum):
     EVENTS_COMMITMENTS = "articula.events.commitments.v1"
     # Private: participants' names, e-mails and codes; only the notifier reads it.
     EVENTS_PARTICIPANTS = "articula.events.participants.private.v1"
+    METRICS_MATCHES = "articula.metrics.matches.v1"
+    METRICS_PROGRAMMES = "articula.metrics.programmes.v1"
+    METRICS_EVIDENCE = "articula.metrics.evidence.v1"
     DLQ_REGISTRY = "articula.dlq.registry.v1"
     DLQ_EVENTS = "articula.dlq.events.v1"
     DLQ_METRICS = "articula.dlq.metrics.v1"
@@ -121,6 +124,27 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
         retention_ms=14 * DAY_MS,
         segment_ms=DAY_MS,
         private=True,
+    ),
+    Topic.METRICS_MATCHES: TopicSpec(
+        description="Needs of one organisation matched with another's offers, each announced "
+        "once and withdrawn when a side replaces its answer or leaves; organisation ids only.",
+        key="match id",
+        partitions=3,
+        retention_ms=-1,
+    ),
+    Topic.METRICS_PROGRAMMES: TopicSpec(
+        description="Programmes, their indicators, measurements (submitted, reviewed) and work "
+        "plans, as their organisations and staff change them.",
+        key="programme id",
+        partitions=3,
+        retention_ms=-1,
+    ),
+    Topic.METRICS_EVIDENCE: TopicSpec(
+        description="Approved measurements as evidence of results, with the programme's themes, "
+        "regions and macrozones, for funders' feeds and webhooks; never personal data.",
+        key="programme id",
+        partitions=3,
+        retention_ms=-1,
     ),
     Topic.DLQ_REGISTRY: TopicSpec(
         description=_dead_letters("registry"), key=_DLQ_KEY, partitions=1, retention_ms=YEAR_MS

@@ -61,8 +61,24 @@ async def ensure_topics(settings: ServiceSettings, topics: list[Topic] | None = 
         with contextlib.suppress(TopicAlreadyExistsError):  # another service was first
             await admin.create_topics(new_topics)
         log.info("topics_created", topics=[t.name for t in new_topics])
+        # A consumer that subscribes before the new topics' partitions are in the broker's
+        # metadata is assigned nothing and waits for the next refresh (five minutes).
+        await _until_described(admin, [t.name for t in new_topics])
     finally:
         await admin.close()
+
+
+async def _until_described(
+    admin: AIOKafkaAdminClient, names: list[str], wait_seconds: float = 30
+) -> None:
+    deadline = asyncio.get_running_loop().time() + wait_seconds
+    while True:
+        described = await admin.describe_topics(names)
+        if all(t["error_code"] == 0 and t["partitions"] for t in described):
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError(f"topics not visible after creation: {names}")
+        await asyncio.sleep(0.1)
 
 
 async def describe_partitions(

@@ -349,6 +349,7 @@ class ReliableConsumer:
         self._handled: dict[TopicPartition, int] = {}
         self._consumer: AIOKafkaConsumer | None = None
         self.assigned = asyncio.Event()
+        self.lag: dict[TopicPartition, int] = {}  # per owned partition, after each poll
         # Held while a batch is handled and committed; a rebalance waits for it.
         self.processing = asyncio.Lock()
 
@@ -433,6 +434,13 @@ class ReliableConsumer:
                 position = await asyncio.wait_for(consumer.position(tp), 1)
             except (TimeoutError, KafkaError):
                 continue
-            CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.group).set(
-                max(0, highwater - position)
-            )
+            self.lag[tp] = max(0, highwater - position)
+            CONSUMER_LAG.labels(tp.topic, str(tp.partition), self.group).set(self.lag[tp])
+
+    def caught_up(self) -> bool:
+        """Every owned partition read to its end (a replay is done when this holds)."""
+        consumer = self._consumer
+        if consumer is None or not self.assigned.is_set():
+            return False
+        owned = consumer.assignment()
+        return bool(owned) and all(self.lag.get(tp, 1) == 0 for tp in owned)

@@ -28,6 +28,8 @@ from shared.storage.mongo import Document, duplicates_refused
 
 INBOX_COLLECTION = "inbox"
 BATCHES_COLLECTION = "inbox_batches"
+# What a rebuild drops with the projections (a replay must not find its events "seen").
+INBOX_COLLECTIONS = (INBOX_COLLECTION, BATCHES_COLLECTION)
 
 
 class InboxPort(Protocol):

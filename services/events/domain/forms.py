@@ -9,7 +9,7 @@ never echo a participant's name or e-mail, so a logged validation error holds no
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
@@ -27,6 +27,7 @@ from services.events.domain.lifecycle import AgendaItem, EncuentroStatus
 from shared.fields import (
     BLANK_TO_NONE,
     NOT_NULL,
+    Day,
     Timestamp,
     json_number,
     or_blank,
@@ -363,7 +364,7 @@ class CommitmentInput(BaseModel):
         Field(min_length=1, max_length=100, json_schema_extra={"uniqueItems": True}),
     ]
     responsible_organization_id: OrganizationId
-    due_date: date
+    due_date: Day
 
     @field_validator("organization_ids")
     @classmethod

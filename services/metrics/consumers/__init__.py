@@ -2,9 +2,58 @@
 
 from __future__ import annotations
 
-from shared.kafka.handlers import Subscription
+from services.metrics import application, matching
+from services.metrics.domain.matching import Answer, OrganizationProfile
+from services.metrics.domain.organizations import KnownOrganization
+from services.metrics.storage.unit_of_work import MetricsUnitOfWork
+from shared.events.commitments import COMMITMENT_EVENTS, CommitmentEvent
+from shared.events.encuentros import (
+    ENCUENTRO_LIFECYCLE_EVENTS,
+    EncuentroFact,
+    NeedsOffersStated,
+    ParticipantCheckedIn,
+    ParticipantRegistered,
+    RegistrationCancelled,
+    RegistrationPromoted,
+    SurveyAnswered,
+)
+from shared.events.registry import ORGANIZATION_EVENTS, OrganizationEvent
+from shared.kafka.handlers import Delivered, Subscription
 from shared.pings import pings_heard
-from shared.storage.repository import UnitOfWork
 
-subscription: Subscription[UnitOfWork] = Subscription()
+subscription: Subscription[MetricsUnitOfWork] = Subscription()
 subscription.include(pings_heard)
+
+ENCUENTRO_FACTS: tuple[type[EncuentroFact], ...] = (
+    *ENCUENTRO_LIFECYCLE_EVENTS,
+    ParticipantRegistered,
+    RegistrationPromoted,
+    RegistrationCancelled,
+    ParticipantCheckedIn,
+    SurveyAnswered,
+)
+
+
+@subscription.on(*ORGANIZATION_EVENTS)
+async def organization_changed(event: Delivered[OrganizationEvent], uow: MetricsUnitOfWork) -> None:
+    await application.keep_organization(uow, KnownOrganization.from_event(event.payload))
+    await matching.organization_changed(
+        uow, OrganizationProfile.from_event(event.payload), event.payload.occurred_at
+    )
+
+
+@subscription.on(*ENCUENTRO_FACTS)
+async def encuentro_fact(event: Delivered[EncuentroFact], uow: MetricsUnitOfWork) -> None:
+    await application.fold_encuentro_event(uow, event.payload.encuentro_id, event.payload)
+
+
+@subscription.on(*COMMITMENT_EVENTS)
+async def commitment_changed(event: Delivered[CommitmentEvent], uow: MetricsUnitOfWork) -> None:
+    await application.fold_encuentro_event(uow, event.payload.encuentro_id, event.payload)
+
+
+@subscription.on(NeedsOffersStated)
+async def needs_offers_stated(event: Delivered[NeedsOffersStated], uow: MetricsUnitOfWork) -> None:
+    """Counted in the encuentro's figures, and matched with other organisations' answers."""
+    await application.fold_encuentro_event(uow, event.payload.encuentro_id, event.payload)
+    await matching.answer_stated(uow, Answer.from_event(event.payload), event.payload.occurred_at)

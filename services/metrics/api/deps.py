@@ -1,0 +1,28 @@
+"""FastAPI dependencies of the metrics service: the unit of work and the day."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Annotated
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends
+
+from services.metrics.storage.unit_of_work import MetricsUnitOfWork
+from shared.runtime import Runtime, get_runtime
+
+__all__ = ["UoW", "today"]
+
+_CHILE = ZoneInfo("America/Santiago")
+
+
+async def get_unit_of_work(runtime: Annotated[Runtime, Depends(get_runtime)]) -> MetricsUnitOfWork:
+    return MetricsUnitOfWork(runtime.outbox)
+
+
+UoW = Annotated[MetricsUnitOfWork, Depends(get_unit_of_work)]
+
+
+def today() -> date:
+    """Due dates are days in Chile."""
+    return datetime.now(UTC).astimezone(_CHILE).date()
