@@ -196,6 +196,10 @@ def cloudevents_headers(contract: type[EventContract], key: str) -> dict[str, An
                 "The HTTP request id that caused the event (`correlationid` extension); absent "
                 "when no request did."
             ),
+            "ce_aggregateversion": _string(
+                "The version of the aggregate's document the event was written with "
+                "(`aggregateversion` extension, decimal); absent for unversioned writes."
+            ),
             "content-type": _string("Content type of the value.", const="application/json"),
         },
     }

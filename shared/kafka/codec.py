@@ -21,6 +21,9 @@ from shared.events.base import EventContract
 
 JSON = JSONFormat()
 CORRELATION_EXT = "correlationid"
+# The version of the aggregate's document the event was written with: a reader holding that
+# version already (the writer's own catalogue, say) need not read the document again.
+VERSION_EXT = "aggregateversion"
 
 
 class MalformedEvent(Exception):
@@ -59,6 +62,7 @@ def to_record(
     key: str,
     time: datetime,
     correlation_id: str | None = None,
+    aggregate_version: int | None = None,
 ) -> KafkaMessage:
     data = payload.model_dump(mode="json") if isinstance(payload, EventContract) else payload
     attributes: dict[str, Any] = {
@@ -73,6 +77,8 @@ def to_record(
     }
     if correlation_id:
         attributes[CORRELATION_EXT] = correlation_id
+    if aggregate_version is not None:
+        attributes[VERSION_EXT] = str(aggregate_version)
     return to_binary(CloudEvent(attributes=attributes, data=data), JSON)
 
 
@@ -122,3 +128,12 @@ def from_record(
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def aggregate_version(headers: Any) -> int | None:
+    """The `aggregateversion` a record carries, without decoding it (None if absent)."""
+    raw = headers_dict(headers).get(f"ce_{VERSION_EXT}")
+    try:
+        return int(raw) if raw is not None else None
+    except ValueError:
+        return None

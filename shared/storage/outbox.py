@@ -105,6 +105,7 @@ def outbox_entries(
             "time": now,
             "data": event.model_dump(mode="json"),
             "correlation_id": correlation,
+            "version": version,
         }
     return entries
 
@@ -577,4 +578,5 @@ def entry_record(event_id: str, entry: Document) -> Any:
         key=entry["key"],
         time=entry["time"],
         correlation_id=entry.get("correlation_id"),
+        aggregate_version=entry.get("version"),
     )

@@ -423,3 +423,48 @@ def test_csv_from_the_catalogue_json_equals_csv_from_profiles(orgs: list[Organiz
     entries = list(catalog_of(orgs).directory(DirectoryQuery()))
     from_profiles = directory_csv(profile_of(entry) for entry in entries)
     assert "".join(iter_csv(public_data(entry) for entry in entries)) == from_profiles
+
+
+class _CountingCollection:
+    """A fake of the organisations collection that counts reads by `_id`."""
+
+    def __init__(self, doc: dict[str, Any] | None) -> None:
+        self.doc = doc
+        self.reads = 0
+
+    async def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
+        self.reads += 1
+        return self.doc
+
+
+async def test_the_catalogue_does_not_read_again_what_it_wrote_itself() -> None:
+    from types import SimpleNamespace
+
+    from services.registry.storage.catalog import LiveCatalog
+    from shared.kafka.codec import to_record
+    from shared.settings import ServiceSettings
+
+    org = make(1, "Fundación Propia")
+    collection = _CountingCollection(None)
+    live = LiveCatalog(collection, ServiceSettings())  # type: ignore[arg-type]
+    live.written(org, 3)
+
+    def record(version: int | None) -> Any:
+        message = to_record(
+            {"organization_id": org.id},
+            ce_type="cl.articula.registry.organization_updated.v1",
+            source="/articula/registry",
+            event_id=f"e{version}",
+            key=org.id,
+            time=NOW,
+            aggregate_version=version,
+        )
+        key = message.key.encode() if isinstance(message.key, str) else message.key
+        return SimpleNamespace(key=key, headers=list(message.headers.items()))
+
+    await live._on_record(record(3))  # its own write: held already
+    await live._on_record(record(2))  # older
+    assert collection.reads == 0
+    await live._on_record(record(4))  # another process's newer write
+    await live._on_record(record(None))  # unversioned: read to be sure
+    assert collection.reads == 2

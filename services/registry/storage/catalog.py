@@ -5,7 +5,8 @@ Three sources, any order (entries carry the document's version, the newest wins)
   need the catalogue answer 503 and ``/readyz`` says so;
 - this process's writes: applied right after they land, so a caller reads its own change;
 - other processes' writes (several registry instances on MongoDB): every event on the
-  organisations topic names an organisation, which is read again by ``_id``. The topic is
+  organisations topic names an organisation, which is read again by ``_id`` unless the event's
+  ``aggregateversion`` is one the catalogue already holds (this process's own writes). The topic is
   followed without a consumer group (`shared.kafka.follower`), from a minute before this
   process started (found by timestamp, so a broker that answers only later still misses
   nothing), and re-reading is harmless, so the start-up read never waits for the broker.
@@ -31,6 +32,7 @@ from services.registry.domain.catalog import (
 )
 from services.registry.domain.organization import Organization
 from shared.events.topics import Topic
+from shared.kafka.codec import aggregate_version
 from shared.kafka.follower import TopicFollower
 from shared.restart import keep_running
 from shared.settings import ServiceSettings
@@ -120,5 +122,13 @@ class LiveCatalog:
         )
 
     async def _on_record(self, record: Any) -> None:
-        if record.key:
-            await self.refresh(record.key.decode())
+        """Another write of this organisation: read it again, unless the catalogue already
+        holds the version the event was written with (this process's own writes)."""
+        if not record.key:
+            return
+        organization_id = record.key.decode()
+        version = aggregate_version(record.headers)
+        held = self.catalog.get(organization_id)
+        if version is not None and held is not None and held.version >= version:
+            return
+        await self.refresh(organization_id)
