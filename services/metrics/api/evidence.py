@@ -6,7 +6,6 @@ feed and this list never disagree; it follows an approval within a moment.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -15,7 +14,8 @@ from services.metrics.api.deps import UoW
 from services.metrics.domain.programme_forms import EvidenceListQuery
 from services.metrics.domain.programme_views import EvidenceView, evidence_view
 from services.metrics.storage.evidence import EvidenceQuery
-from shared.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from shared.cursors import decode_instant, encode_instant
+from shared.pagination import Page
 from shared.problems import problem_responses
 
 router = APIRouter(prefix="/v1", tags=["evidencia"])
@@ -29,16 +29,8 @@ router = APIRouter(prefix="/v1", tags=["evidencia"])
 async def list_evidence(
     query: Annotated[EvidenceListQuery, Query()], uow: UoW
 ) -> Page[EvidenceView]:
-    before = None
-    if query.cursor is not None:
-        published_at, last_id = decode_cursor(query.cursor)
-        try:
-            before = (datetime.fromisoformat(published_at), last_id)
-        except ValueError:
-            raise InvalidCursor(
-                "El cursor no es válido; use el valor next_cursor de la respuesta anterior.",
-                errors=[{"field": "cursor", "message": "Cursor desconocido."}],
-            ) from None
+    # Newest first: a cursor past the last instant there is comes before every row.
+    before = decode_instant(query.cursor) if query.cursor is not None else None
     rows = await uow.evidence.find(
         EvidenceQuery(
             theme=query.theme,
@@ -53,5 +45,5 @@ async def list_evidence(
     page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit and page:
-        next_cursor = encode_cursor(page[-1].published_at.isoformat(), page[-1].evidence_id)
+        next_cursor = encode_instant(page[-1].published_at, page[-1].evidence_id)
     return Page[EvidenceView](items=[evidence_view(e) for e in page], next_cursor=next_cursor)

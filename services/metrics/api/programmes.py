@@ -8,7 +8,6 @@ not yet approved. A caller's organisation is its key's (`caller.id` of an `organ
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -38,8 +37,9 @@ from services.metrics.domain.programme_views import (
 from services.metrics.storage.programmes import ProgrammeQuery
 from shared.access import Caller, Staff
 from shared.auth import unauthorized
+from shared.cursors import decode_instant, encode_instant
 from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge
-from shared.pagination import InvalidCursor, Page, decode_cursor, encode_cursor
+from shared.pagination import Page
 from shared.principals import Principal
 from shared.problems import problem_responses
 
@@ -93,14 +93,9 @@ async def list_programmes(
 ) -> Page[ProgrammeSummaryView]:
     after = None
     if query.cursor is not None:
-        created_at, last_id = decode_cursor(query.cursor)
-        try:
-            after = (datetime.fromisoformat(created_at), last_id)
-        except ValueError:
-            raise InvalidCursor(
-                "El cursor no es válido; use el valor next_cursor de la respuesta anterior.",
-                errors=[{"field": "cursor", "message": "Cursor desconocido."}],
-            ) from None
+        after = decode_instant(query.cursor)
+        if after is None:  # after the last instant there is
+            return Page[ProgrammeSummaryView](items=[], next_cursor=None)
     rows = await uow.programmes.summaries(
         ProgrammeQuery(
             organization_id=query.organization_id,
@@ -113,7 +108,7 @@ async def list_programmes(
     page = rows[: query.limit]
     next_cursor = None
     if len(rows) > query.limit and page:
-        next_cursor = encode_cursor(page[-1].created_at.isoformat(), page[-1].id)
+        next_cursor = encode_instant(page[-1].created_at, page[-1].id)
     return Page[ProgrammeSummaryView](
         items=[programme_summary_view(p) for p in page], next_cursor=next_cursor
     )

@@ -33,6 +33,7 @@ from pydantic import (
 )
 
 from services.metrics.domain.figures import Direction
+from shared.cursors import NumberedCursor
 from shared.fields import (
     BLANK_TO_NONE,
     Day,
@@ -42,7 +43,6 @@ from shared.fields import (
     text_schema,
     trimmed,
 )
-from shared.pagination import Cursor
 from shared.reference.territory import REGION_CODES
 from shared.reference.vocabulary import Theme
 from shared.values import (
@@ -406,7 +406,7 @@ class ProgrammeListQuery(BaseModel):
     theme: Theme | None = None
     region: RegionCode | None = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Cursor | None = None
+    cursor: NumberedCursor | None = None
 
 
 class EvidenceListQuery(BaseModel):
@@ -421,4 +421,4 @@ class EvidenceListQuery(BaseModel):
         Field(description="Solo la evidencia publicada desde este instante (RFC 3339)."),
     ] = None
     limit: int = Field(default=50, ge=1, le=200)
-    cursor: Cursor | None = None
+    cursor: NumberedCursor | None = None
