@@ -188,8 +188,23 @@ def test_a_programme_from_registration_to_published_evidence(stack: Stack) -> No
             100,
         )
 
-        listed_programmes = http.get(
+        second = _created(
+            http.post("/v1/programmes", json={**PROGRAMME, "regions": ["CL-AR"]}, headers=as_owner)
+        )
+        mine_in_biobio = http.get(
             "/v1/programmes", params={"organization_id": owner, "region": "CL-BI"}
         ).json()
-        assert [p["id"] for p in listed_programmes["items"]] == [programme_id]
+        assert [p["id"] for p in mine_in_biobio["items"]] == [programme_id]
         assert http.get("/v1/programmes", params={"organization_id": other}).json()["items"] == []
+        first_page = http.get("/v1/programmes", params={"organization_id": owner, "limit": 1})
+        assert [p["id"] for p in first_page.json()["items"]] == [programme_id]
+        cursor = first_page.json()["next_cursor"]
+        next_page = http.get("/v1/programmes", params={"cursor": cursor, "limit": 1}).json()
+        assert ([p["id"] for p in next_page["items"]], next_page["next_cursor"]) == (
+            [second["id"]],
+            None,
+        )
+        # Any cursor of the documented pattern is a position (schemathesis sent one).
+        for path in ("/v1/programmes", "/v1/evidence"):
+            assert http.get(path, params={"cursor": "3" * 40 + "-61"}).status_code == 200
+            assert http.get(path, params={"cursor": "-00"}).status_code == 422
