@@ -376,7 +376,8 @@ class ActivityInput(BaseModel):
     status: ActivityStatus
 
 
-NeedsIdentified = Annotated[int, Field(ge=0, le=1_000_000), json_number]
+# A JSON integer: not a boolean nor a string of digits (`json_number`, as a before-validator).
+NeedsIdentified = Annotated[int, Field(ge=0, le=1_000_000), BeforeValidator(json_number)]
 
 
 class WorkAreaInput(BaseModel):
