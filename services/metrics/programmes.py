@@ -40,6 +40,9 @@ Decision = Callable[[Programme], tuple[T, list[EventContract]]]
 
 ATTEMPTS = 8
 _OWNER_ONLY = "Solo la organización dueña del programa puede hacer esto."
+NO_PROGRAMME = "El programa no existe."
+NO_INDICATOR = "El indicador no existe."
+NO_MEASUREMENT = "La medición no existe."
 
 
 def new_id() -> str:
@@ -67,17 +70,20 @@ async def create_programme(
     return programme
 
 
-async def load(uow: MetricsUnitOfWork, programme_id: str | None) -> Versioned[Programme]:
+async def load(
+    uow: MetricsUnitOfWork, programme_id: str | None, missing: str = NO_PROGRAMME
+) -> Versioned[Programme]:
+    """The programme; `missing` says what was not found (a part's id names its programme)."""
     found = await uow.programmes.get(programme_id) if programme_id else None
     if found is None:
-        raise NotFound("El programa no existe.")
+        raise NotFound(missing)
     return found
 
 
 async def programme_of_indicator(
     uow: MetricsUnitOfWork, indicator_id: str
 ) -> tuple[Programme, Indicator]:
-    programme = (await load(uow, programme_id_of(indicator_id, "i"))).entity
+    programme = (await load(uow, programme_id_of(indicator_id, "i"), NO_INDICATOR)).entity
     return programme, programme.indicator(indicator_id)
 
 
@@ -87,14 +93,15 @@ async def decide(
     decision: Decision[T],
     *,
     owner: Principal | None = None,
+    missing: str = NO_PROGRAMME,
 ) -> T:
     """Load the programme, check `owner` owns it (when given), apply one decision, save it
     with its events; again on a conflict."""
     if not programme_id:
-        raise NotFound("El programa no existe.")
+        raise NotFound(missing)
     async with uow.decisions.hold("programmes", programme_id):
         for attempt in range(ATTEMPTS):
-            current = await load(uow, programme_id)
+            current = await load(uow, programme_id, missing)
             if owner is not None and not owner.owns(current.entity.organization_id):
                 raise Forbidden(_OWNER_ONLY)
             result, events = decision(current.entity)
@@ -134,7 +141,9 @@ async def submit_measurement(
         )
         return (p, measurement), events
 
-    return await decide(uow, programme_id_of(indicator_id, "i"), submit, owner=caller)
+    return await decide(
+        uow, programme_id_of(indicator_id, "i"), submit, owner=caller, missing=NO_INDICATOR
+    )
 
 
 async def review_measurement(
@@ -150,7 +159,7 @@ async def review_measurement(
         measurement, events = p.review(measurement_id, data, actor=staff.actor(), now=now)
         return (p, measurement), events
 
-    return await decide(uow, programme_id_of(measurement_id, "m"), review)
+    return await decide(uow, programme_id_of(measurement_id, "m"), review, missing=NO_MEASUREMENT)
 
 
 async def set_work_plan(

@@ -665,6 +665,14 @@ def test_a_work_plan_names_each_area_once_and_starts_empty() -> None:
         "areas.0.activities.0.name",
         "areas.0.activities.0.status",
     }
+    # A JSON integer, not a boolean (schemathesis found `false` read as 0) nor digits in a text.
+    for needs in (False, "3"):
+        plan: dict[str, Any] = {
+            "areas": [{"area": "A1", "needs_identified": needs, "activities": []}]
+        }
+        assert refused(WorkPlanInput, plan) == {
+            "areas.0.needs_identified": "Debe ser un número entero."
+        }
 
 
 # --- stored and shown -----------------------------------------------------------------------

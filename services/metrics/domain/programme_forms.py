@@ -419,7 +419,10 @@ class EvidenceListQuery(BaseModel):
     organization_id: Id | None = None
     since: Annotated[
         Timestamp | None,
-        Field(description="Solo la evidencia publicada desde este instante (RFC 3339)."),
+        Field(
+            description="Solo la evidencia publicada desde este instante (RFC 3339; en la URL, "
+            "«+» se escribe %2B, o use Z)."
+        ),
     ] = None
     limit: int = Field(default=50, ge=1, le=200)
     cursor: NumberedCursor | None = None
