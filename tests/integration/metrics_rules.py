@@ -45,7 +45,7 @@ from services.metrics.domain.programme_forms import (
     Number,
     WorkPlanInput,
 )
-from services.metrics.domain.programmes import disaggregation_errors
+from services.metrics.domain.programme_rules import disaggregation_errors
 from shared.fields import BLANK_PATTERN, Day
 
 _INDICATORS = "/v1/programmes/{programme_id}/indicators"

@@ -22,8 +22,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date, datetime
-from decimal import Decimal
-from typing import Final, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -31,13 +30,10 @@ from services.metrics.domain.figures import (
     AreaCounts,
     WorkPlanFigures,
     progress_percent,
-    target_matches_direction,
     work_plan_figures,
 )
 from services.metrics.domain.programme_forms import (
-    COMPLETE_VALUES,
     ActivityStatus,
-    DisaggregatedValue,
     IndicatorInput,
     MeasurementInput,
     ProgrammeCreate,
@@ -45,6 +41,7 @@ from services.metrics.domain.programme_forms import (
     ReviewInput,
     WorkPlanInput,
 )
+from services.metrics.domain.programme_rules import disaggregation_errors, indicator_errors
 from shared.errors import InvalidInput, InvalidTransition, NotFound
 from shared.events.base import EventContract
 from shared.events.metrics import (
@@ -73,14 +70,12 @@ __all__ = [
     "TheoryOfChangeState",
     "WorkArea",
     "WorkPlan",
-    "disaggregation_errors",
     "programme_id_of",
 ]
 
 _STATE = ConfigDict(extra="ignore", use_enum_values=True)
 MeasurementStatus = Literal["submitted", "approved", "rejected"]
 _INDICATOR, _MEASUREMENT = "i", "m"
-_DIRECTION_WORDS: Final = {"increase": "aumentar", "decrease": "disminuir"}
 
 
 def programme_id_of(part_id: str, kind: str) -> str | None:
@@ -94,15 +89,6 @@ def programme_id_of(part_id: str, kind: str) -> str | None:
 def macrozones_of(regions: Sequence[str]) -> list[str]:
     found = {macrozone_of(region) for region in regions}
     return [m for m in MACROZONE_IDS if m in found]
-
-
-def _exact(value: float) -> Decimal:
-    """A JSON number as the decimal it was written as (0.1 + 0.2 is 0.3 here)."""
-    return Decimal(repr(value))
-
-
-def _number(value: Decimal) -> str:
-    return format(value.normalize(), "f")
 
 
 # --- state ----------------------------------------------------------------------------------
@@ -210,87 +196,6 @@ class WorkPlan(BaseModel):
 
     def figures(self) -> WorkPlanFigures:
         return work_plan_figures([area.counts() for area in self.areas])
-
-
-# --- checks the schema cannot state ---------------------------------------------------------
-
-
-def indicator_errors(data: IndicatorInput) -> list[dict[str, str]]:
-    """A target on the wrong side of its baseline would make a worsening read as progress."""
-    errors = []
-    if not target_matches_direction(data.baseline.value, data.target.value, data.direction):
-        side = "menor" if data.direction == "increase" else "mayor"
-        errors.append(
-            {
-                "field": "target.value",
-                "message": (
-                    f"Un indicador que debe {_DIRECTION_WORDS[data.direction]} "
-                    f"({data.direction}) no puede tener una meta {side} que su línea de base "
-                    f"({_number(_exact(data.baseline.value))})."
-                ),
-            }
-        )
-    if data.target.date <= data.baseline.date:
-        errors.append(
-            {
-                "field": "target.date",
-                "message": "La fecha de la meta debe ser posterior a la de la línea de base.",
-            }
-        )
-    return errors
-
-
-def disaggregation_errors(
-    allowed: Sequence[str], cells: Sequence[DisaggregatedValue], total: float
-) -> list[dict[str, str]]:
-    """Each cell names one of the indicator's dimensions and a category once; a dimension
-    given in full adds up to the total, any other does not exceed it (parts of a total)."""
-    errors: list[dict[str, str]] = []
-    seen: set[tuple[str, str]] = set()
-    sums: dict[str, Decimal] = {}
-    keys: dict[str, set[str]] = {}
-    for index, cell in enumerate(cells):
-        field = f"disaggregated.{index}"
-        if cell.dimension not in allowed:
-            offered = ", ".join(allowed) if allowed else "ninguna"
-            errors.append(
-                {
-                    "field": field,
-                    "message": f"El indicador no se desagrega por {cell.dimension}; sus "
-                    f"desagregaciones son: {offered}.",
-                }
-            )
-            continue
-        if (cell.dimension, cell.key) in seen:
-            errors.append(
-                {"field": field, "message": f"{cell.dimension} «{cell.key}» aparece dos veces."}
-            )
-            continue
-        seen.add((cell.dimension, cell.key))
-        sums[cell.dimension] = sums.get(cell.dimension, Decimal(0)) + _exact(cell.value)
-        keys.setdefault(cell.dimension, set()).add(cell.key)
-    whole = _exact(total)
-    for dimension, added in sums.items():
-        complete = (
-            dimension in COMPLETE_VALUES and set(COMPLETE_VALUES[dimension]) <= keys[dimension]
-        )
-        if complete and added != whole:
-            errors.append(
-                {
-                    "field": "disaggregated",
-                    "message": f"Los valores por {dimension} cubren todas sus categorías y suman "
-                    f"{_number(added)}; deben sumar el total (value), {_number(whole)}.",
-                }
-            )
-        elif not complete and added > whole:
-            errors.append(
-                {
-                    "field": "disaggregated",
-                    "message": f"Los valores por {dimension} suman {_number(added)}, más que el "
-                    f"total (value), {_number(whole)}.",
-                }
-            )
-    return errors
 
 
 # --- the aggregate --------------------------------------------------------------------------
