@@ -193,7 +193,11 @@ class WorkPlanSet(ProgrammeEvent):
 
 
 class EvidencePublished(EventContract):
-    """An approved measurement as evidence of results, with what funders filter by."""
+    """An approved measurement as evidence of results, with what funders filter by.
+
+    `value` is the measurement's own value for its period; `actual` and `progress_percent` are
+    the indicator's after this approval: its latest approved measurement by `period_end`
+    (approving an older period publishes its evidence without moving the indicator's actual)."""
 
     name: ClassVar[str] = "metrics.evidence_published"
     version: ClassVar[int] = 1
@@ -210,6 +214,7 @@ class EvidencePublished(EventContract):
     direction: str
     baseline_value: float
     target_value: float
+    value: float
     actual: float
     progress_percent: int | None
     period_start: date

@@ -12,7 +12,6 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.events import application
-from services.events.api.cursors import NumberedCursor, decode_number, encode_number
 from services.events.api.deps import Caller, Staff, UoW, now, organization_of
 from services.events.domain.forms import CheckinInput, RegistrationInput
 from services.events.domain.views import (
@@ -24,6 +23,7 @@ from services.events.domain.views import (
 )
 from shared.access import require_owner_or_staff
 from shared.auth import unauthorized
+from shared.cursors import NumberedCursor, decode_number, encode_number
 from shared.errors import Forbidden
 from shared.events.registry import Actor
 from shared.openapi import KEY_REQUIRED, link_to, links, merge

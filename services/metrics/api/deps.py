@@ -1,4 +1,5 @@
-"""FastAPI dependencies of the metrics service: the unit of work and the day."""
+"""FastAPI dependencies of the metrics service: the unit of work, the day and the time.
+Who is calling (`Caller`, `Staff`, ...) is `shared.access`, as in every service."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from fastapi import Depends
 from services.metrics.storage.unit_of_work import MetricsUnitOfWork
 from shared.runtime import Runtime, get_runtime
 
-__all__ = ["UoW", "today"]
+__all__ = ["UoW", "now", "today"]
 
 _CHILE = ZoneInfo("America/Santiago")
 
@@ -26,3 +27,7 @@ UoW = Annotated[MetricsUnitOfWork, Depends(get_unit_of_work)]
 def today() -> date:
     """Due dates are days in Chile."""
     return datetime.now(UTC).astimezone(_CHILE).date()
+
+
+def now() -> datetime:
+    return datetime.now(UTC)

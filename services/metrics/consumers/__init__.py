@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from services.metrics import application, matching
+from services.metrics import application, matching, programmes
 from services.metrics.domain.matching import Answer, OrganizationProfile
 from services.metrics.domain.organizations import KnownOrganization
 from services.metrics.storage.unit_of_work import MetricsUnitOfWork
@@ -17,6 +17,7 @@ from shared.events.encuentros import (
     RegistrationPromoted,
     SurveyAnswered,
 )
+from shared.events.metrics import EvidencePublished
 from shared.events.registry import ORGANIZATION_EVENTS, OrganizationEvent
 from shared.kafka.handlers import Delivered, Subscription
 from shared.pings import pings_heard
@@ -57,3 +58,9 @@ async def needs_offers_stated(event: Delivered[NeedsOffersStated], uow: MetricsU
     """Counted in the encuentro's figures, and matched with other organisations' answers."""
     await application.fold_encuentro_event(uow, event.payload.encuentro_id, event.payload)
     await matching.answer_stated(uow, Answer.from_event(event.payload), event.payload.occurred_at)
+
+
+@subscription.on(EvidencePublished)
+async def evidence_published(event: Delivered[EvidencePublished], uow: MetricsUnitOfWork) -> None:
+    """This service's own evidence, listed as it went out (`GET /v1/evidence`)."""
+    await programmes.keep_evidence(uow, event.payload)

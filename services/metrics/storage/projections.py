@@ -8,14 +8,16 @@ from datetime import date
 from services.metrics.domain.encuentro_stats import EncuentroTally
 from services.metrics.domain.organizations import KnownOrganization
 from services.metrics.domain.registry_profile import BucketKey, ProfileQuery, Tally
+from services.metrics.storage.evidence import EVIDENCE
 from shared.storage.mongo import Document
 from shared.storage.repository import DocumentRepository
 
 ORGANIZATIONS = "organizations"
 PROFILE_BUCKETS = "profile_buckets"
 ENCUENTRO_TALLIES = "encuentro_tallies"
-# Every collection `rebuild` drops: all of them are folded from events.
-PROJECTIONS = (ORGANIZATIONS, PROFILE_BUCKETS, ENCUENTRO_TALLIES, "answers", "matches")
+# Every collection `rebuild` drops: all of them are folded from events. Programmes are not
+# among them: they are this service's own records, the source of the evidence topic.
+PROJECTIONS = (ORGANIZATIONS, PROFILE_BUCKETS, ENCUENTRO_TALLIES, "answers", "matches", EVIDENCE)
 
 
 class OrganizationRepository(DocumentRepository[KnownOrganization]):

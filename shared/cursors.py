@@ -1,12 +1,13 @@
-"""The cursors of the events service's lists, whose order is a number: an instant (encuentros
-by start, commitments by creation) or an order of arrival (registrations).
+"""The cursors of lists whose order is a number: an instant (encuentros by start, commitments
+and programmes by creation, evidence by publication) or an order of arrival (registrations).
 
 They are `shared.pagination` cursors (the last row's sort key and id, each as UTF-8 in
 hexadecimal) whose sort key is written in decimal digits: an instant as the microseconds since
 0001-01-01T00:00:00Z, which orders like the instant itself. So the document's `pattern` for these
 lists (hexadecimal of digits, a hyphen, hexadecimal of the id) is exactly what they accept, as
 the shared cursor's pattern is for the registry's lists: any text of that form is a position in
-the order, a number beyond the last instant there is included (the page after it is empty).
+the order, a number beyond the last instant there is included (in an ascending list the page
+after it is empty, in a descending one it is the first page).
 """
 
 from __future__ import annotations
