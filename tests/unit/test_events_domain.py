@@ -352,3 +352,14 @@ def test_the_waiting_list_invariants_hold_whatever_happens(
         assert [registrations.position_of(e, r) for r in waiting] == list(
             range(1, len(waiting) + 1)
         )
+
+
+@pytest.mark.parametrize("value", [True, "12", 12.5])
+def test_numbers_are_json_integers(value: Any) -> None:
+    """Capacity, group size and ratings refuse booleans and digit strings pydantic would read."""
+    with pytest.raises(ValidationError):
+        EncuentroCreate.model_validate(body(capacity=value))
+    with pytest.raises(ValidationError):
+        RoundInput.model_validate({"name": "Ronda", "question": "¿Qué?", "group_size": value})
+    with pytest.raises(ValidationError):
+        SurveyInput.model_validate({"code": "ABCD-EFGH", "ratings": {"temas": value}})

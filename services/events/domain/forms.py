@@ -15,6 +15,7 @@ from typing import Annotated, Any, Final
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -175,7 +176,7 @@ OrganizationId = Annotated[
 # A cycle groups encuentros ("cos-2021"): lower-case letters, digits and hyphens.
 CYCLE_PATTERN: Final = r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$"
 Cycle = Annotated[str, StringConstraints(pattern=CYCLE_PATTERN)]
-Capacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY), json_number]
+Capacity = Annotated[int, Field(ge=1, le=MAX_CAPACITY), BeforeValidator(json_number)]
 _ENDS_AFTER_START = "Debe ser posterior a starts_at."
 
 
@@ -310,7 +311,7 @@ class RoundInput(BaseModel):
 
     name: ShortText
     question: Question
-    group_size: Annotated[int, Field(ge=2, le=50), json_number] = 4
+    group_size: Annotated[int, Field(ge=2, le=50), BeforeValidator(json_number)] = 4
 
 
 class GroupRecordInput(BaseModel):
@@ -379,7 +380,7 @@ class CommitmentStatusInput(BaseModel):
     note: OptionalLongText = None
 
 
-Rating = Annotated[int, Field(ge=1, le=5), json_number]
+Rating = Annotated[int, Field(ge=1, le=5), BeforeValidator(json_number)]
 
 
 class SurveyInput(BaseModel):
