@@ -15,11 +15,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
+from services.metrics.domain.match_index import MatchChanges, MatchIndex
 from services.metrics.domain.matching import (
     Answer,
     Match,
-    MatchChanges,
-    MatchIndex,
     OrganizationProfile,
 )
 from services.metrics.storage.matches import StoredMatch

@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.events.domain.forms import Need, Offer
-from services.metrics.domain import matching
+from services.metrics.domain import match_index, matching
+from services.metrics.domain.match_index import MatchChanges, MatchIndex
 from services.metrics.domain.matching import (
     CATEGORY_FIT,
     NEEDS,
@@ -20,8 +21,6 @@ from services.metrics.domain.matching import (
     OFFERS,
     Answer,
     Match,
-    MatchChanges,
-    MatchIndex,
     MatchSide,
     OrganizationProfile,
     build_match,
@@ -632,7 +631,7 @@ def test_a_new_answer_only_looks_at_the_buckets_that_fit(monkeypatch: pytest.Mon
         built.append((need.organization_id, offer.organization_id))
         return real(need, offer, *profiles)
 
-    monkeypatch.setattr(matching, "build_match", counting)
+    monkeypatch.setattr(match_index, "build_match", counting)  # where the index calls it
     changes = index.apply_answer(answer("A", needs=("difusion",)))
     assert len(changes.added) == 5
     assert sorted(built) == [("A", f"fit-{n}") for n in range(5)]  # not the other 300
