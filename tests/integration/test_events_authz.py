@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from tests.harness.app import served_routes
+from tests.harness.authz import policy
 from tests.harness.events import create_encuentro, move, participant, wait_until_known
 from tests.harness.processes import STAFF, Stack, eventually, running
 from tests.harness.registry import (
@@ -67,12 +68,7 @@ POST   /v1/encuentros/{encuentro_id}/survey-responses              201  201   20
 # fmt: on
 
 
-def _rows() -> dict[tuple[str, str], dict[str, int]]:
-    lines = [line.split() for line in MATRIX.strip().splitlines()[1:]]
-    return {(m, p): dict(zip(CALLERS, map(int, codes), strict=True)) for m, p, *codes in lines}
-
-
-ROWS = _rows()
+ROWS = policy(MATRIX, CALLERS)
 
 
 @dataclass

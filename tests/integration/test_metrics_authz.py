@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.harness.app import served_routes
+from tests.harness.authz import policy
 from tests.harness.processes import STAFF, Stack, eventually, running
 from tests.harness.registry import bearer, issue_key, register_active, registration, settled_client
 from tests.integration.test_metrics_programmes import (
@@ -62,12 +63,7 @@ GET    /v1/evidence                                       200  200   200   200  
 # fmt: on
 
 
-def _rows() -> dict[tuple[str, str], dict[str, int]]:
-    lines = [line.split() for line in MATRIX.strip().splitlines()[1:]]
-    return {(m, p): dict(zip(CALLERS, map(int, codes), strict=True)) for m, p, *codes in lines}
-
-
-ROWS = _rows()
+ROWS = policy(MATRIX, CALLERS)
 
 
 @dataclass
