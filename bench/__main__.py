@@ -9,7 +9,7 @@ import time
 
 import psutil
 
-from bench import endtoend, events, pipeline, registry, skeleton
+from bench import endtoend, events, metrics, pipeline, registry, skeleton
 from bench.common import ROOT, Section, machine_description
 
 SETTINGS = (
@@ -25,7 +25,15 @@ SETTINGS = (
     "`BENCH_ENCUENTRO_ROUNDS` (2), `BENCH_CHECKIN_PARTICIPANTS` (500), "
     "`BENCH_LATE_REGISTRATIONS` (20), `BENCH_CHECKINS` (32), `BENCH_GROUPING_PARTICIPANTS` "
     "(1000), `BENCH_GROUPING_ROUNDS` (3), `BENCH_CALENDAR_ENCUENTROS` (1000), "
-    "`BENCH_CALENDAR_REQUESTS` (5). Ports: the `BENCH_*_PORT` variables of "
+    "`BENCH_CALENDAR_REQUESTS` (5); the metrics service's (section 5): `BENCH_METRICS_ORGS` "
+    "(150 organisations, about 270 events, in the fold), `BENCH_METRICS_ENCUENTROS` (2), "
+    "`BENCH_METRICS_PEOPLE` (30 per encuentro), `BENCH_METRICS_REBUILD_SECONDS` (30: the "
+    "topics hold at least what the live fold folds in that time; the replay takes about twice "
+    "as long), "
+    "`BENCH_METRICS_REBUILD_EVENTS` (instead, a number of events), `BENCH_METRICS_SIZES` "
+    "(1000,100000 organisations for the reads), `BENCH_METRICS_DAYS` (730), "
+    "`BENCH_METRICS_READS` (20 of each query per size), `BENCH_METRICS_READ_SECONDS` (5 per "
+    "size, then fewer, at least 3). Ports: the `BENCH_*_PORT` variables of "
     "`deploy/bench.sh`, which also runs one module against a running bench stack "
     "(`deploy/bench.sh up`, `deploy/bench.sh run pipeline`, `deploy/bench.sh down`)."
 )
@@ -127,7 +135,8 @@ def main() -> None:
         ("write path and directory", registry.main),
         ("end to end", endtoend.main),
         ("delivery", lambda: Section(skeleton.main())),
-        ("events", events.main),  # last: a stack started minutes ago (see its set-up)
+        ("events", events.main),  # after the others: a stack started minutes ago (its set-up)
+        ("metrics", metrics.main),  # on topics and databases of its own prefixes
     ):
         quiet = wait_for_quiet(quiet_limit)
         began = time.monotonic()
