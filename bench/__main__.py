@@ -87,6 +87,33 @@ READING = [
     "few percent of it. The calendar's query is a filtered `find`, a scan on FerretDB that "
     "decodes every encuentro's whole document (registrations included), and rendering it "
     "with icalendar is more than half of the service's CPU.",
+    "- *Metrics.* The fold handles one event at a time under one process-wide lock "
+    "(`PROFILE_LOCK`, and matching's), each event a sequence of single-document round trips: "
+    "the organisation read by `_id`; for each of its 2 to 4 buckets (twice that when its status "
+    "changes) a read, then a compare-and-set that on FerretDB is a second read and the update; "
+    "the organisation's insert or compare-and-set; then matching's reconciliation, two "
+    "filtered finds (the organisation's active matches, its answers) that on FerretDB scan "
+    "their collections, so they grow with the matches stored. Neither the service nor "
+    "FerretDB is near a core: the round trips in sequence bound it, and the same code with "
+    "the database in memory folds a thousand or so a second. What would raise it most: fold "
+    "each poll's organisation events together (`on_batch`): read each organisation once, sum "
+    "the moved tallies per bucket in memory, write each bucket once per run and the new "
+    "organisations with one `insert_many`, reconcile matching once per organisation of the run "
+    "(and only when its status, territory or themes changed); `bench/metrics.py`'s "
+    "`fold_organizations` prototypes it, about ten times the rate. Two things the prototype "
+    "leaves out: `Subscription.on_batch` takes one contract and the consumer ends a run where "
+    "the registration changes, so the eight organisation contracts need one shared "
+    "registration (`on_batch(*ORGANIZATION_EVENTS)`); and a batch handler gets no `applying` "
+    "position, so each bucket and organisation written must carry the run's last offset per "
+    "partition and skip what is at or below it, to stay redelivery-safe. Encuentro events are "
+    "bound by matching: each `NeedsOffersStated` writes its new matches one by one through "
+    "the outbox. Reads: on FerretDB `by_ids` (a `$in` on `_id`) and `by_days` (a filter) scan "
+    "every bucket, and the buckets grow with days × statuses × calls (about 5,000 in two "
+    "years), not with organisations; three `find_one` by `_id` answer the default read in a "
+    "few milliseconds at any size, and a date range needs coarser buckets (a month's) or the "
+    "buckets held in memory (a few MiB), as the registry holds its catalogue. An encuentro's "
+    "figures read its organisations one by one (`get_many`): flat in the registry's size, "
+    "linear in the encuentro's organisations.",
 ]
 
 

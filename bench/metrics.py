@@ -1292,9 +1292,12 @@ def report(**r: Any) -> Section:
         f"samples below) reads the organisation's active matches and its answers with two "
         f"filtered finds, each a scan of the whole collection on FerretDB. After the rebuild: "
         f"{r['rebuilt_matching'].text()}; after the live fold: {r['live_matching'].text()}. "
-        f"At those times, the replay's {r['rebuild_org_events']:,} organisation events wait "
-        f"up to {scans:.0f} s of its {rebuilt.reported_seconds:.0f} s for these scans "
-        "(FerretDB's time, which py-spy does not see in the rebuild's process).",
+        f"At the final counts the replay's {r['rebuild_org_events']:,} organisation events "
+        f"wait up to {scans:.0f} s of its {rebuilt.reported_seconds:.0f} s for these two finds "
+        "(an upper bound: the matches appear during the replay; FerretDB's time, which py-spy "
+        "does not see in the rebuild's process). The live fold of organisation events above "
+        "ran before any match existed, so it did not pay this; once matches exist, every "
+        "organisation event does.",
         "",
         *rebuilt.watch.cpu_lines(rebuilt.events),
         "",
@@ -1398,7 +1401,8 @@ def summary_rows(r: Mapping[str, Any], measured: Sequence[Size]) -> list[str]:
         f"(encuentros **{share(encuentros_fold.rate / raw_encuentros.rate)}**) | none set | "
         f"one event at a time under one lock, each a sequence of single-document round trips: "
         f"{command_mix(watch, r['org_events'])}; metrics {watch.cores('metrics'):.2f} cores, "
-        f"FerretDB {watch.cores('ferretdb'):.2f}. The same consumer from memory "
+        f"FerretDB {watch.cores('ferretdb'):.2f} (no match stored yet: see 9). The same "
+        "consumer from memory "
         f"{memory.rate:,.0f}/s; a batch fold (each bucket once per poll) {batch.rate:.1f}/s "
         f"(**{batch.rate / orgs_fold.rate:.1f}×**, {per_event(batch.watch, r['org_events']):.1f} "
         f"commands per event).{watch.disturbance()} |",
