@@ -892,7 +892,7 @@ def measure_size(
     }
     times: dict[str, list[float]] = {name: [] for name in paths}
     answers: dict[str, Any] = {}
-    watch = Watch({"metrics": pid, **infrastructure()}, ["metrics"] if profile else (), 0)
+    watch = Watch({"metrics": pid, **infrastructure()}, ["metrics"] if profile else (), 5 * profile)
     with httpx.Client(base_url=url, timeout=120) as http:
         for path in paths.values():  # warm-up
             http.get(path).raise_for_status()
@@ -1006,6 +1006,18 @@ def command_mix(watch: Watch | None, count: int) -> str:
         return "no command counts"
     top = ", ".join(f"{n / count:.1f} {c}" for c, n in watch.commands.most_common(4))
     return f"{per_event(watch, count):.1f} FerretDB commands per event ({top})"
+
+
+def serial(watch: Watch, fold: Fold) -> str:
+    """The CPU an event costs each side of its round trips in sequence, against its time."""
+    service = watch.cpu.get("metrics", 0.0) / fold.count * 1000
+    database = watch.cpu.get("ferretdb", 0.0) / fold.count * 1000
+    return (
+        f"per event FerretDB {database:.0f} ms of CPU and the service {service:.0f} ms, "
+        f"{database + service:.0f} ms in all, against {1000 / fold.rate:.0f} ms per event "
+        f"measured (FerretDB {watch.cores('ferretdb'):.2f} cores, the service "
+        f"{watch.cores('metrics'):.2f})"
+    )
 
 
 def read_row(sizes: Sequence[Size], name: str) -> str:
@@ -1218,7 +1230,10 @@ def report(**r: Any) -> Section:
         f"{per_event(encuentros_fold.watch, n_enc):.1f} |",
         "",
         "**What bounds it** (CPU from psutil, profiles from py-spy and FerretDB's pprof, "
-        "commands from FerretDB's `/debug/metrics`):",
+        "commands from FerretDB's `/debug/metrics`): the service folds one event at a time "
+        "under one lock (`PROFILE_LOCK`), each event a sequence of single-document commands "
+        "with one in flight at a time, so its CPU and FerretDB's add up: "
+        f"{serial(watch, orgs_fold)}.",
         "",
         "The service, organisation events:",
         "",
@@ -1349,6 +1364,7 @@ def report(**r: Any) -> Section:
         measured[-1].watch.commands_line(3 * repeats_of(measured[-1]), "request"),
         "",
         *measured[-1].watch.profile_lines("metrics", 3 * repeats_of(measured[-1]), what="request"),
+        *measured[-1].watch.ferretdb_lines(),
     ]
     summary = summary_rows(r, measured)
     return Section(lines, summary)
@@ -1399,10 +1415,10 @@ def summary_rows(r: Mapping[str, Any], measured: Sequence[Size]) -> list[str]:
         f"**{share(orgs_fold.rate / raw_orgs.rate)}**; "
         f"{share(orgs_fold.rate / raw_orgs_db.rate)} of consume + `insert_many` "
         f"(encuentros **{share(encuentros_fold.rate / raw_encuentros.rate)}**) | none set | "
-        f"one event at a time under one lock, each a sequence of single-document round trips: "
-        f"{command_mix(watch, r['org_events'])}; metrics {watch.cores('metrics'):.2f} cores, "
-        f"FerretDB {watch.cores('ferretdb'):.2f} (no match stored yet: see 9). The same "
-        "consumer from memory "
+        f"one event at a time under one lock, each a sequence of single-document round trips, "
+        f"one in flight at a time: {command_mix(watch, r['org_events'])}; "
+        f"{serial(watch, orgs_fold)} (no match stored yet: see 9). The same consumer from "
+        "memory "
         f"{memory.rate:,.0f}/s; a batch fold (each bucket once per poll) {batch.rate:.1f}/s "
         f"(**{batch.rate / orgs_fold.rate:.1f}×**, {per_event(batch.watch, r['org_events']):.1f} "
         f"commands per event).{watch.disturbance()} |",
