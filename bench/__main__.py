@@ -9,7 +9,7 @@ import time
 
 import psutil
 
-from bench import endtoend, events, pipeline, registry, skeleton
+from bench import endtoend, events, metrics, pipeline, registry, skeleton
 from bench.common import ROOT, Section, machine_description
 
 SETTINGS = (
@@ -25,7 +25,15 @@ SETTINGS = (
     "`BENCH_ENCUENTRO_ROUNDS` (2), `BENCH_CHECKIN_PARTICIPANTS` (500), "
     "`BENCH_LATE_REGISTRATIONS` (20), `BENCH_CHECKINS` (32), `BENCH_GROUPING_PARTICIPANTS` "
     "(1000), `BENCH_GROUPING_ROUNDS` (3), `BENCH_CALENDAR_ENCUENTROS` (1000), "
-    "`BENCH_CALENDAR_REQUESTS` (5). Ports: the `BENCH_*_PORT` variables of "
+    "`BENCH_CALENDAR_REQUESTS` (5); the metrics service's (section 5): `BENCH_METRICS_ORGS` "
+    "(150 organisations, about 270 events, in the fold), `BENCH_METRICS_ENCUENTROS` (2), "
+    "`BENCH_METRICS_PEOPLE` (30 per encuentro), `BENCH_METRICS_REBUILD_SECONDS` (30: the "
+    "topics hold at least what the live fold folds in that time; the replay takes about twice "
+    "as long), "
+    "`BENCH_METRICS_REBUILD_EVENTS` (instead, a number of events), `BENCH_METRICS_SIZES` "
+    "(1000,100000 organisations for the reads), `BENCH_METRICS_DAYS` (730), "
+    "`BENCH_METRICS_READS` (20 of each query per size), `BENCH_METRICS_READ_SECONDS` (5 per "
+    "size, then fewer, at least 3). Ports: the `BENCH_*_PORT` variables of "
     "`deploy/bench.sh`, which also runs one module against a running bench stack "
     "(`deploy/bench.sh up`, `deploy/bench.sh run pipeline`, `deploy/bench.sh down`)."
 )
@@ -79,6 +87,38 @@ READING = [
     "few percent of it. The calendar's query is a filtered `find`, a scan on FerretDB that "
     "decodes every encuentro's whole document (registrations included), and rendering it "
     "with icalendar is more than half of the service's CPU.",
+    "- *Metrics.* The fold handles one event at a time under one process-wide lock "
+    "(`PROFILE_LOCK`, and matching's), each event a sequence of single-document round trips: "
+    "the organisation read by `_id`; for each of its 2 to 4 buckets (twice that when its status "
+    "changes) a read, then a compare-and-set that on FerretDB is a second read and the update; "
+    "the organisation's insert or compare-and-set; then matching's reconciliation, two "
+    "filtered finds (the organisation's active matches, its answers) that on FerretDB scan "
+    "their collections, so they grow with the matches stored. Neither the service nor "
+    "FerretDB is near a core: the round trips in sequence bound it, and the same code with "
+    "the database in memory folds several hundred to a couple of thousand a second. Once "
+    "matches exist, matching's two scans are most of an organisation event's time (see the "
+    "rebuild). What would raise it most: fold "
+    "each poll's organisation events together (`on_batch`): read each organisation once, sum "
+    "the moved tallies per bucket in memory, write each bucket once per run and the new "
+    "organisations with one `insert_many`, reconcile matching once per organisation of the run "
+    "and only for organisations that have stated needs and offers (a match joins two "
+    "answers, so an organisation without one has nothing to reconcile: a flag on its "
+    "document set by `answer_stated` spares most organisation events both scans); "
+    "`bench/metrics.py`'s `fold_organizations` prototypes all but that flag: ten to twenty "
+    "times the rate, with no match stored. Two things the prototype "
+    "leaves out: `Subscription.on_batch` takes one contract and the consumer ends a run where "
+    "the registration changes, so the eight organisation contracts need one shared "
+    "registration (`on_batch(*ORGANIZATION_EVENTS)`); and a batch handler gets no `applying` "
+    "position, so each bucket and organisation written must carry the run's last offset per "
+    "partition and skip what is at or below it, to stay redelivery-safe. Encuentro events are "
+    "bound by matching: each `NeedsOffersStated` writes its new matches one by one through "
+    "the outbox. Reads: on FerretDB `by_ids` (a `$in` on `_id`) and `by_days` (a filter) scan "
+    "every bucket, and the buckets grow with days × statuses × calls (about 5,000 in two "
+    "years), not with organisations; three `find_one` by `_id` answer the default read in a "
+    "few milliseconds at any size, and a date range needs coarser buckets (a month's) or the "
+    "buckets held in memory (a few MiB), as the registry holds its catalogue. An encuentro's "
+    "figures read its organisations one by one (`get_many`): flat in the registry's size, "
+    "linear in the encuentro's organisations.",
 ]
 
 
@@ -127,7 +167,8 @@ def main() -> None:
         ("write path and directory", registry.main),
         ("end to end", endtoend.main),
         ("delivery", lambda: Section(skeleton.main())),
-        ("events", events.main),  # last: a stack started minutes ago (see its set-up)
+        ("events", events.main),  # after the others: a stack started minutes ago (its set-up)
+        ("metrics", metrics.main),  # on topics and databases of its own prefixes
     ):
         quiet = wait_for_quiet(quiet_limit)
         began = time.monotonic()

@@ -284,11 +284,31 @@ def _projection_document(record: Any, now: datetime) -> dict[str, Any]:
     }
 
 
-async def raw_consumer_child(topic: str, database: str, count: int) -> None:
+def _record_document(record: Any, now: datetime) -> dict[str, Any]:
+    """Any CloudEvents record as one document: its id, its data, where it was read."""
+    headers = dict(record.headers or ())
+    return {
+        "_id": headers["ce_id"].decode(),
+        "data": json.loads(record.value),
+        "received_at": now,
+        APPLIED: [{"partition": f"{record.topic}#{record.partition}", "offset": record.offset}],
+    }
+
+
+# What the raw consumer writes per poll: "pings", the ping projection (figure 1); "records",
+# a document per record (`_record_document`); "none", nothing (Kafka consume alone).
+RAW_DOCUMENTS = {"pings": _projection_document, "records": _record_document}
+
+
+async def raw_consumer_child(topic: str, database: str, count: int, kind: str = "pings") -> None:
+    """Consume `count` records of `topic` with a consumer group committing per poll, and
+    `insert_many` each poll's documents (`kind`, see RAW_DOCUMENTS). Records already on the
+    topic when it starts count too; `seconds` in its "done" runs from the first poll that
+    returned records to the last insert."""
     consumer = AIOKafkaConsumer(
         topic,
         bootstrap_servers=os.environ["KAFKA_BOOTSTRAP_SERVERS"],
-        group_id=f"{topic}.group",
+        group_id=f"{topic}.group" if kind == "pings" else f"{topic}.{kind}.group",
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=BATCH,
@@ -296,24 +316,31 @@ async def raw_consumer_child(topic: str, database: str, count: int) -> None:
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
         os.environ["MONGODB_URL"], tz_aware=True
     )
-    collection = mongo[database]["received_pings"]
+    collection = mongo[database]["received_pings" if kind == "pings" else "received_records"]
+    document = RAW_DOCUMENTS.get(kind)
     await consumer.start()
-    while not consumer.assignment():
-        await consumer.getmany(timeout_ms=100)
-    _say(ready=True)
     inserted = 0
     started = None
-    while inserted < count:
-        batches = await consumer.getmany(timeout_ms=500, max_records=BATCH)
+
+    async def handle(batches: dict[Any, list[Any]]) -> None:
+        nonlocal inserted, started
         if not batches:
-            continue
+            return
         started = started or time.perf_counter()
-        now = datetime.now(UTC)
-        docs = [_projection_document(r, now) for records in batches.values() for r in records]
-        await collection.insert_many(docs, ordered=False)
+        records = [r for records in batches.values() for r in records]
+        if document is not None:
+            now = datetime.now(UTC)
+            await collection.insert_many([document(r, now) for r in records], ordered=False)
         await consumer.commit()
-        inserted += len(docs)
-    _say(done=True, inserted=inserted)
+        inserted += len(records)
+
+    while not consumer.assignment():
+        await handle(await consumer.getmany(timeout_ms=100))
+    _say(ready=True)
+    while inserted < count:
+        await handle(await consumer.getmany(timeout_ms=500, max_records=BATCH))
+    seconds = time.perf_counter() - started if started is not None else 0.0
+    _say(done=True, inserted=inserted, seconds=seconds)
     await consumer.stop()
     await mongo.close()
 
@@ -352,7 +379,7 @@ def child_main(argv: list[str]) -> None:
     elif role == "raw-producer":
         uvloop.run(raw_producer_child(argv[1], int(argv[2])))
     elif role == "raw-consumer":
-        uvloop.run(raw_consumer_child(argv[1], argv[2], int(argv[3])))
+        uvloop.run(raw_consumer_child(argv[1], argv[2], int(argv[3]), *argv[4:5]))
     elif role == "memory-consumer":
         uvloop.run(memory_consumer_child(int(argv[1])))
     else:
@@ -412,13 +439,21 @@ def _environment(prefix: str) -> dict[str, str]:
 
 
 @contextmanager
-def child(name: str, args: list[str], prefix: str) -> Iterator[Child]:
+def child(
+    name: str,
+    args: list[str],
+    prefix: str,
+    module: str = "bench.pipeline",
+    env: dict[str, str] | None = None,
+) -> Iterator[Child]:
+    """`python -m module *args` on the prefix (`env` added to its environment), speaking the
+    `@bench` protocol on stdout."""
     LOG_DIR.mkdir(parents=True, exist_ok=True)
     with (LOG_DIR / f"bench-{name}.log").open("a") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "bench.pipeline", *args],
+            [sys.executable, "-m", module, *args],
             cwd=ROOT,
-            env=_environment(prefix),
+            env={**_environment(prefix), **(env or {})},
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=log,
