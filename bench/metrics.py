@@ -78,7 +78,7 @@ from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient, MongoClient
 
 from bench.common import ROOT, Section, percentile
-from bench.events import SEED_ACTOR, encuentro_body, participant
+from bench.events_support import SEED_ACTOR, encuentro_body, participant
 from bench.pipeline import (
     LOG_DIR,
     MemoryCollection,
