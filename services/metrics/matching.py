@@ -62,12 +62,14 @@ async def organization_changed(
     """
     async with uow.folds.hold(*LOCK):
         org = profile.organization_id
+        own = await uow.answers.of_organization(org)
+        if not own:
+            return  # a match joins two answers: without one there is nothing to reconcile
         stored = {m.id: m for m in await uow.matches.active(organization_id=org)}
         wanted: dict[str, Match] = {}
         index = MatchIndex()
         if profile.active:
-            own = await uow.answers.of_organization(org)
-            related = await uow.answers.that_can_match(own) if own else []
+            related = await uow.answers.that_can_match(own)
             records = list({a.key: a for a in [*related, *own]}.values())
             index = MatchIndex.from_records(records, await _profiles(uow, records))
             wanted = {m.match_id: m for m in index.matches(organization_id=org)}
