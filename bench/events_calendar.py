@@ -24,7 +24,6 @@ from bench.events_support import (
     timed,
 )
 from services.events.api.encuentros import PUBLIC_STATUSES, calendar_entry
-from services.events.domain.calendar import render_calendar
 from services.events.domain.encuentro import Encuentro
 from services.events.domain.lifecycle import EncuentroStatus
 from services.events.settings import EventsSettings
@@ -34,6 +33,7 @@ from services.events.storage.encuentros import (
     _filter,
 )
 from services.events.storage.unit_of_work import EventsUnitOfWork
+from shared.calendar import render_calendar
 from shared.storage.locks import DocumentLocks
 from shared.storage.outbox import OutboxWriter
 from shared.storage.repository import state_of

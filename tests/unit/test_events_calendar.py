@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from icalendar import Calendar, Event
 
-from services.events.domain.calendar import (
+from shared.calendar import (
     PRODID,
     CalendarEntry,
     render_calendar,

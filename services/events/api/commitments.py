@@ -11,7 +11,6 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.events import application
 from services.events.api.deps import Caller, Staff, UoW, now
-from services.events.domain.calendar import SANTIAGO as SANTIAGO_TZ
 from services.events.domain.commitments import Commitment
 from services.events.domain.forms import (
     CommitmentInput,
@@ -22,6 +21,7 @@ from services.events.domain.forms import (
 from services.events.domain.views import CommitmentView, commitment_view
 from services.events.storage.commitments import CommitmentQuery
 from shared.auth import unauthorized
+from shared.calendar import SANTIAGO as SANTIAGO_TZ
 from shared.cursors import NumberedCursor, decode_instant, encode_instant
 from shared.errors import Forbidden
 from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge

@@ -10,12 +10,12 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from services.events import application
 from services.events.api.deps import Caller, Settings, Staff, UoW, now
-from services.events.domain.calendar import MEDIA_TYPE, CalendarEntry, render_calendar
 from services.events.domain.encuentro import Encuentro
 from services.events.domain.forms import Cycle, EncuentroCreate, EncuentroPatch, StatusChange
 from services.events.domain.lifecycle import EncuentroStatus
 from services.events.domain.views import Counts, EncuentroView, encuentro_view
 from services.events.storage.encuentros import EncuentroQuery
+from shared.calendar import MEDIA_TYPE, CalendarEntry, render_calendar
 from shared.cursors import NumberedCursor, decode_instant, encode_instant
 from shared.fields import Timestamp
 from shared.openapi import KEY_OPTIONAL, KEY_REQUIRED, link_to, links, merge

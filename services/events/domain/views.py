@@ -13,12 +13,12 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, field_serializer
 
-from services.events.domain.calendar import SANTIAGO
 from services.events.domain.commitments import Commitment
 from services.events.domain.encuentro import Encuentro, Registration, Round
 from services.events.domain.forms import ParticipantInput
 from services.events.domain.lifecycle import AgendaItem
 from services.events.domain.registrations import position_of
+from shared.calendar import SANTIAGO
 from shared.events.encuentros import GroupMember
 
 __all__ = [

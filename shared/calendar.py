@@ -1,4 +1,5 @@
-"""Encuentros as an iCalendar feed (RFC 5545), so people can subscribe from their calendar app.
+"""Encuentros in iCalendar (RFC 5545): the events service's feed and the notifier's `.ics`
+attachments, so both give one encuentro the same UID and the same text.
 
 Pure domain code: entries in, `text/calendar` bytes out, made with the `icalendar` library.
 Times are given in America/Santiago with one VTIMEZONE for the whole feed; the output depends
