@@ -17,10 +17,10 @@ down:  ## stop what `make up` started
 status:  ## what is running
 	@deploy/stack.sh status
 
-install:  ## install Python deps, Kafka jars, FerretDB and Prometheus (idempotent)
+install:  ## install Python deps, Kafka jars, FerretDB, Mailpit and Prometheus (idempotent)
 	@deploy/stack.sh install
 
-test:  ## install, start a throw-away Kafka and FerretDB, lint, type-check and run all tests
+test:  ## install, start a throw-away Kafka, FerretDB and Mailpit, lint, type-check and run all tests
 	@deploy/test.sh -q
 
 test-unit:  ## unit tests only (no infrastructure)

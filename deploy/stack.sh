@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# The whole local system: infrastructure (Kafka, FerretDB, Prometheus) and the four services.
+# The whole local system: infrastructure (Kafka, FerretDB, Mailpit, Prometheus) and the four services.
 # Usage: deploy/stack.sh install | infra-up | infra-down | up | down | run | status | restart <service>
 COMPONENT=articula
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 SERVICES=(registry events metrics notifier)
-INFRA=(kafka ferretdb prometheus)
+INFRA=(kafka ferretdb mailpit prometheus)
 declare -A SERVICE_PORTS=([registry]=$REGISTRY_PORT [events]=$EVENTS_PORT [metrics]=$METRICS_PORT [notifier]=$NOTIFIER_PORT)
 
 install() {
@@ -32,6 +32,7 @@ start_service() {
   staff_key
   export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-$ARTICULA_BIND:$KAFKA_PORT}"
   export MONGODB_URL="${MONGODB_URL:-mongodb://$ARTICULA_BIND:$FERRETDB_PORT}"
+  export SMTP_URL="${SMTP_URL:-smtp://$ARTICULA_BIND:$MAILPIT_SMTP_PORT}"
   COMPONENT=$s start_daemon "$s" env "${s^^}_HOST=$ARTICULA_BIND" "${s^^}_PORT=${SERVICE_PORTS[$s]}" \
     "$ROOT/.venv/bin/python" -m "services.$s"
 }
@@ -81,6 +82,7 @@ where() {
     notifier    http://$ARTICULA_BIND:$NOTIFIER_PORT/docs
     prometheus  http://$ARTICULA_BIND:$PROMETHEUS_PORT/targets
     kafka       $ARTICULA_BIND:$KAFKA_PORT     mongodb (FerretDB)  mongodb://$ARTICULA_BIND:$FERRETDB_PORT
+    mail        smtp://$ARTICULA_BIND:$MAILPIT_SMTP_PORT   Mailpit API http://$ARTICULA_BIND:$MAILPIT_HTTP_PORT/api/v1/messages
     logs        $LOG_DIR/
 
 INFO
