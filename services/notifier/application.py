@@ -152,8 +152,9 @@ async def keep_encuentro(
     known = await uow.projections.encuentro(event.encuentro_id)
     agreements = known.agreements if known else None
     reason = known.reason if known else None
+    attended = known.attended if known else None
     if isinstance(event, EncuentroResultsPublished):
-        agreements = event.agreements
+        agreements, attended = event.agreements, event.attended
     if isinstance(event, EncuentroCancelled):
         reason = event.reason
     created_at = (
@@ -169,6 +170,7 @@ async def keep_encuentro(
             updated_at=event.occurred_at,
             agreements=agreements,
             reason=reason,
+            attended=attended,
         )
     )
     snapshot = event.encuentro

@@ -180,6 +180,7 @@ async def _gather(
             if encuentro.agreements is None:
                 raise _Deferred("acuerdos aún no recibidos")
             facts["regions"] = _agreements_by_region(encuentro)
+            facts["attended"] = encuentro.attended
     if "other_id" in facts:  # a match: the other organisation by its public name
         other = await uow.projections.contact(str(facts["other_id"]))
         facts["other_name"] = (other.organization_name if other else None) or "otra organización"

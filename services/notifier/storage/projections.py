@@ -40,6 +40,7 @@ class KnownEncuentro(BaseModel):
     updated_at: datetime
     agreements: tuple[Agreement, ...] | None = None  # once the results are published
     reason: str | None = None  # why it was cancelled, if it was
+    attended: int | None = None  # participations, once the results are published
 
 
 class Participant(BaseModel):

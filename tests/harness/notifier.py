@@ -1,0 +1,58 @@
+"""The notifier as tests use it: its process settings and Mailpit read synchronously."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from typing import Any
+
+from tests.harness.mailpit import MailpitClient
+from tests.harness.processes import ServiceProcess, Stack
+
+MAILPIT_API_URL = os.environ.get("MAILPIT_API_URL", "http://127.0.0.1:8025")
+
+# Fast schedules: the dispatcher looks often, SMTP failures and webhooks retry in seconds, and
+# receivers on 127.0.0.1 are allowed.
+FAST_NOTIFIER_ENV = {
+    "NOTIFIER_DISPATCH_POLL_SECONDS": "0.2",
+    "NOTIFIER_MAIL_RETRY_SCHEDULE_SECONDS": "[0.5, 1, 2]",
+    "NOTIFIER_WEBHOOK_RETRY_SCHEDULE_SECONDS": "[0.5, 1, 1]",
+    "NOTIFIER_WEBHOOK_TIMEOUT_SECONDS": "1",
+    "NOTIFIER_WEBHOOK_ALLOW_PRIVATE": "true",
+}
+
+
+def notifier_service(stack: Stack, **env: str) -> ServiceProcess:
+    service = stack.service("notifier")
+    service.env = {**service.env, **FAST_NOTIFIER_ENV, **env}
+    return service
+
+
+def mail_to(address: str, count: int = 1, timeout: float = 30) -> list[dict[str, Any]]:
+    """The full messages (text, HTML, attachments) Mailpit received for `address`, once at
+    least `count` arrived."""
+
+    async def read() -> list[dict[str, Any]]:
+        async with MailpitClient(MAILPIT_API_URL) as mailpit:
+            summaries = await mailpit.wait_for(f'to:"{address}"', count=count, timeout=timeout)
+            return [await mailpit.message(s["ID"]) for s in summaries]
+
+    return asyncio.run(read())
+
+
+def mail_count(address: str) -> int:
+    async def read() -> int:
+        async with MailpitClient(MAILPIT_API_URL) as mailpit:
+            return len(await mailpit.messages(f'to:"{address}"'))
+
+    return asyncio.run(read())
+
+
+def attachment(message: dict[str, Any], filename: str) -> bytes:
+    part = next(a for a in message.get("Attachments") or [] if a["FileName"] == filename)
+
+    async def read() -> bytes:
+        async with MailpitClient(MAILPIT_API_URL) as mailpit:
+            return await mailpit.attachment(str(message["ID"]), str(part["PartID"]))
+
+    return asyncio.run(read())
