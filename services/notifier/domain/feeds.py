@@ -61,7 +61,7 @@ class FeedMetadata(BaseModel):
 
     feed_id: str  # the feed's own stable id (the same on every page)
     self_url: str  # this page
-    home_page_url: str
+    home_page_url: str | None = None  # a web page the feed is about, if there is one
     next_url: str | None = None  # the next page, when there is one
     # The feed's `updated` when it has no items (else its newest item's `published_at`).
     updated: datetime
@@ -112,7 +112,8 @@ def atom_feed(items: Iterable[PublishedItem], meta: FeedMetadata) -> bytes:
     feed.generator(AUTHOR_NAME)
     feed.updated(_updated(ordered, meta))
     feed.link(href=meta.self_url, rel="self", type=ATOM_MEDIA_TYPE)
-    feed.link(href=meta.home_page_url, rel="alternate")
+    if meta.home_page_url is not None:
+        feed.link(href=meta.home_page_url, rel="alternate", type="text/html")
     if meta.next_url is not None:
         feed.link(href=meta.next_url, rel="next", type=ATOM_MEDIA_TYPE)
     for item in ordered:
@@ -159,8 +160,9 @@ class JsonFeedItem(BaseModel):
     articula: ArticulaExtension = Field(alias="_articula")
 
 
-# Left out when there is no next page (JSON Feed: a string when present).
-_NextUrl = Annotated[str | None, WithJsonSchema({"type": "string", "format": "uri"})]
+# Left out when there is none (JSON Feed: a string when present).
+_OptionalUrl = Annotated[str | None, WithJsonSchema({"type": "string", "format": "uri"})]
+_LEFT_OUT_WHEN_NONE: Final = ("home_page_url", "next_url")
 
 
 class JsonFeed(BaseModel):
@@ -170,12 +172,12 @@ class JsonFeed(BaseModel):
 
     version: Literal["https://jsonfeed.org/version/1.1"] = JSON_FEED_VERSION
     title: str
-    home_page_url: str
+    home_page_url: _OptionalUrl = None
     feed_url: str
     description: str
     language: str = LANGUAGE
     authors: list[JsonFeedAuthor]
-    next_url: _NextUrl = None
+    next_url: _OptionalUrl = None
     items: list[JsonFeedItem]
 
 
@@ -211,8 +213,9 @@ def json_feed_model(items: Iterable[PublishedItem], meta: FeedMetadata) -> JsonF
 
 def json_feed(items: Iterable[PublishedItem], meta: FeedMetadata) -> dict[str, Any]:
     """The page as a JSON Feed 1.1 object, items newest first; `next_url` only when there is
-    a next page."""
+    a next page (and `home_page_url` only when there is one)."""
     document = json_feed_model(items, meta).model_dump(mode="json", by_alias=True)
-    if document["next_url"] is None:
-        del document["next_url"]
+    for key in _LEFT_OUT_WHEN_NONE:
+        if document[key] is None:
+            del document[key]
     return document
