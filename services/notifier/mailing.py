@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
+from prometheus_client import Counter
 
 from services.notifier.dispatcher import Channels
 from services.notifier.domain.messages import Message, MessageKind, MessageStatus, mask_email
@@ -27,6 +28,15 @@ from shared.calendar import CalendarEntry, render_calendar
 from shared.reference.territory import MACROZONES, REGIONS
 
 log = structlog.get_logger(__name__)
+
+MAILS = Counter(
+    "articula_notifier_mails",
+    "E-mail messages settled, by kind and outcome (sent, failed, dropped)",
+    ["kind", "status"],
+)
+MAIL_ATTEMPTS_FAILED = Counter(
+    "articula_notifier_mail_attempts_failed", "SMTP attempts that failed (retried or not)"
+)
 
 # A message waiting for a fact (a contact, the agreements) is looked at again this often...
 _DEFER_SECONDS = (5, 15, 60, 300, 900, 3600)
@@ -78,6 +88,7 @@ async def send_message(
     except Exception as exc:
         schedule = settings.mail_retry_schedule_seconds
         error = type(exc).__name__  # never the exception's text: it may quote the address
+        MAIL_ATTEMPTS_FAILED.inc()
         log.warning("mail_failed", message=message.id, kind=message.kind, error=error)
         if attempts > len(schedule):
             await _finish(uow, message, version, now, MessageStatus.FAILED, error=error)
@@ -100,6 +111,7 @@ async def send_message(
         ),
         version,
     )
+    MAILS.labels(message.kind, MessageStatus.SENT).inc()
     log.info("mail_sent", message=message.id, kind=message.kind, attempts=attempts)
     return None
 
@@ -113,6 +125,7 @@ async def _finish(
     *,
     error: str,
 ) -> None:
+    MAILS.labels(message.kind, status).inc()
     log.info("mail_not_sent", message=message.id, kind=message.kind, status=status, error=error)
     await uow.messages.save(
         message.model_copy(
