@@ -14,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.harness.events import create_encuentro, move, participant
+from tests.harness.events import create_encuentro, move, participant, wait_until_known
 from tests.harness.mailpit import MailpitClient
 from tests.harness.notifier import MAILPIT_API_URL, mail_to, notifier_service
 from tests.harness.processes import STAFF, Stack, eventually, infra, running
@@ -70,7 +70,8 @@ def test_a_notifier_killed_in_a_burst_sends_each_confirmation_once(stack: Stack)
     registry, events = stack.service("registry"), stack.service("events")
     notifier = notifier_service(stack)
     with running(registry, events, notifier), settled_client(stack, registry) as reg:
-        _, key = register_active(reg, registration())
+        organization_id, key = register_active(reg, registration())
+        wait_until_known(stack, [organization_id])
         http = httpx.Client(base_url=events.url, timeout=30)
         encuentro_id = create_encuentro(http, capacity=200)
         move(http, encuentro_id, "published")
