@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.events.base import EventContract
 from shared.kafka.clients import describe_partitions
+from shared.kafka.codec import to_record
 from tests.harness.processes import KAFKA
 
 
@@ -78,3 +82,19 @@ def produce_raw(
             await producer.stop()
 
     asyncio.run(produce())
+
+
+def contract_record(
+    event: EventContract, source: str, event_id: str | None = None
+) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
+    """A contract event as a service's relay would publish it, for `produce_raw`."""
+    key = event.aggregate_id()
+    message = to_record(
+        event,
+        ce_type=event.ce_type(),
+        source=source,
+        event_id=event_id or uuid.uuid4().hex,
+        key=key,
+        time=datetime.now(UTC),
+    )
+    return key.encode(), message.value, list(message.headers.items())

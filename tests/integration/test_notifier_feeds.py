@@ -24,9 +24,8 @@ from shared.events.metrics import EvidencePublished
 from shared.events.registry import Actor
 from shared.events.topics import Topic
 from shared.kafka.clients import ensure_topics
-from shared.kafka.codec import to_record
 from tests.harness.app import app_in_process, settings_for
-from tests.harness.kafka import produce_raw
+from tests.harness.kafka import contract_record, produce_raw
 from tests.harness.processes import Stack, eventually
 
 pytestmark = pytest.mark.integration
@@ -119,16 +118,7 @@ JSON = "/v1/feeds/evidence.json"
 def record(
     event: EventContract, source: str, event_id: str
 ) -> tuple[bytes, bytes, list[tuple[str, bytes]]]:
-    key = event.aggregate_id()
-    message = to_record(
-        event,
-        ce_type=event.ce_type(),
-        source=source,
-        event_id=event_id,
-        key=key,
-        time=datetime.now(UTC),
-    )
-    return key.encode(), message.value, list(message.headers.items())
+    return contract_record(event, source, event_id)
 
 
 @pytest.fixture
