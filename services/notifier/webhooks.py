@@ -101,6 +101,10 @@ async def fan_out(
                 created_at=now,
             )
         )
+    # As `application.plan` does for every e-mail: news too old is not worth writing about (a
+    # replay after the database was lost).
+    oldest = datetime.now(UTC) - timedelta(hours=settings.max_message_age_hours)
+    messages = [m for m in messages if m.created_at >= oldest]
     planned = await uow.deliveries.plan(deliveries, uow.jobs)
     mailed = await uow.messages.plan(messages, uow.jobs)
     if planned or mailed:
@@ -230,7 +234,7 @@ async def deliver(
 ) -> datetime | None:
     """One attempt of one delivery; when to try again, or None when it is settled."""
     found = await uow.deliveries.get(job.ref)
-    if found is None or found.entity.status is not DeliveryStatus.PENDING:
+    if found is None or found.entity.status != DeliveryStatus.PENDING:
         return None  # settled before a crash, or by a manual action meanwhile
     delivery, version = found.entity, found.version
     settings = channels.settings

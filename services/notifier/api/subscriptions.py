@@ -125,7 +125,7 @@ def delivery_view(d: Delivery) -> DeliveryView:
         status=d.status,
         last_status_code=d.last_status_code,
         last_error=d.last_error,
-        next_attempt_at=d.next_attempt_at if d.status is DeliveryStatus.PENDING else None,
+        next_attempt_at=d.next_attempt_at if d.status == DeliveryStatus.PENDING else None,
         delivered_at=d.delivered_at,
         created_at=d.created_at,
     )

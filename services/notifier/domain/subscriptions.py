@@ -142,7 +142,7 @@ class Subscription(BaseModel):
 
     @property
     def active(self) -> bool:
-        return self.status is SubscriptionStatus.ACTIVE
+        return self.status == SubscriptionStatus.ACTIVE
 
     def owned_by(self, kind: str, principal_id: str | None) -> bool:
         return self.owner_kind == kind and self.owner_id == principal_id
@@ -174,7 +174,7 @@ class Subscription(BaseModel):
             themes=tuple(body.themes),
             regions=tuple(body.regions),
             macrozones=tuple(body.macrozones),
-            kinds=tuple(body.kinds),
+            kinds=tuple(ItemKind(k) for k in body.kinds),
             webhook_url=body.webhook_url,
             email=body.email,
             secret=secret,
@@ -189,14 +189,16 @@ class Subscription(BaseModel):
             for field in ("themes", "regions", "macrozones", "kinds")
             if field in given and getattr(body, field) is not None
         }
+        if "kinds" in changes:
+            changes["kinds"] = tuple(ItemKind(k) for k in changes["kinds"])
         for field in ("webhook_url", "email"):
             if field in given:
                 changes[field] = getattr(body, field)
         if "status" in given and body.status is not None:
-            changes["status"] = body.status
+            changes["status"] = SubscriptionStatus(body.status)
             if body.status == SubscriptionStatus.ACTIVE:
                 changes["disabled_reason"] = None  # re-enabled: the old reason is history
-            elif self.status is SubscriptionStatus.ACTIVE:
+            elif self.active:
                 changes["disabled_reason"] = "Pausada por su titular."
         _needs_a_channel(
             changes.get("webhook_url", self.webhook_url), changes.get("email", self.email)
