@@ -16,6 +16,7 @@ an e-mail address.
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -54,6 +55,10 @@ __all__ = [
 ]
 
 log = structlog.get_logger(__name__)
+# httpx logs every request with its full URL at INFO (and httpcore its details at DEBUG): a
+# webhook URL's query may hold the receiver's token, so neither logs below WARNING.
+for _chatty in ("httpx", "httpcore"):
+    logging.getLogger(_chatty).setLevel(logging.WARNING)
 
 GONE_REASON = "el receptor respondió 410 (Gone)"
 

@@ -24,7 +24,9 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.notifier.main import create_app
 from services.notifier.settings import NotifierSettings
+from shared.auth import hash_secret
 from shared.events.metrics import EvidencePublished
+from shared.events.registry import AccessChanged
 from shared.events.topics import Topic
 from shared.kafka.codec import to_record
 from shared.reference.territory import REGION_CODES
@@ -386,3 +388,86 @@ def test_ssrf_targets_are_refused_when_private_addresses_are_not_allowed() -> No
             assert r.status_code == 422 and r.json()["errors"][0]["field"] == "webhook_url"
     finally:
         stack.close()
+
+
+def _grant(world: World, kind: str, principal_id: str) -> dict[str, str]:
+    """A key for a principal, as the registry announces keys (the access topic)."""
+    key = f"clave-{uuid.uuid4().hex}"
+    event = AccessChanged(
+        principal_id=principal_id,
+        kind=kind,
+        key_hashes=(hash_secret(key),),
+        active=True,
+        changed_at=datetime.now(UTC),
+    )
+    record = to_record(
+        event,
+        ce_type=event.ce_type(),
+        source="/articula/registry",
+        event_id=uuid.uuid4().hex,
+        key=principal_id,
+        time=datetime.now(UTC),
+    )
+    produce_raw(
+        world.stack.topic(Topic.REGISTRY_ACCESS),
+        [(principal_id.encode(), record.value, list(record.headers.items()))],
+    )
+    headers = {"Authorization": f"Bearer {key}"}
+    eventually(lambda: world.client.get("/v1/me", headers=headers).status_code == 200)
+    return headers
+
+
+def test_only_the_owner_and_staff_see_a_subscription(world: World) -> None:
+    """Someone else's subscription is 404 to a funder (its existence is not revealed); an
+    organisation's key is 403 everywhere; staff read and change everyone's, but only the
+    owner rotates its secret, tests it and retries its deliveries (403 to other staff)."""
+    owner = _grant(world, "funder", f"cli_{uuid.uuid4().hex[:8]}")
+    other = _grant(world, "funder", f"cli_{uuid.uuid4().hex[:8]}")
+    organization = _grant(world, "organization", f"org_{uuid.uuid4().hex[:8]}")
+    path = world.receiver.path([200])
+    r = world.client.post(
+        "/v1/subscriptions",
+        json={"webhook_url": world.receiver.base + path, "regions": [next(world.regions)]},
+        headers=owner,
+    )
+    assert r.status_code == 201, r.text
+    sub_id = r.json()["id"]
+    world.receiver.secrets[path] = [r.json()["secret"]]
+    base = f"/v1/subscriptions/{sub_id}"
+    ping = world.client.post(f"{base}/test", headers=owner)
+    assert ping.status_code == 200 and ping.json()["status"] == "delivered", ping.text
+    routes = [
+        ("GET", base),
+        ("PATCH", base),
+        ("DELETE", base),
+        ("POST", f"{base}/secret"),
+        ("POST", f"{base}/test"),
+        ("GET", f"{base}/deliveries"),
+        ("POST", f"{base}/deliveries/{ping.json()['id']}/retry"),
+    ]
+    owner_only = {f"{base}/secret", f"{base}/test", f"{base}/deliveries/{ping.json()['id']}/retry"}
+    for method, url in routes:
+        body = {"themes": ["vivienda"]} if method == "PATCH" else None
+        for who, headers, expected in (
+            ("otro financista", other, 404),
+            ("organización", organization, 403),
+            ("anónimo", {}, 401),
+        ):
+            got = world.client.request(method, url, json=body, headers=headers)
+            assert got.status_code == expected, (who, method, url, got.text)
+        if url in owner_only:
+            got = world.client.request(method, url, headers=STAFF)
+            assert got.status_code == 403, (method, url, got.text)
+    assert world.client.get(base, headers=STAFF).status_code == 200
+    assert world.client.get(base, headers=owner).status_code == 200
+    mine = world.client.get("/v1/subscriptions", headers=owner).json()["items"]
+    assert [s["id"] for s in mine] == [sub_id]
+    assert world.client.get("/v1/subscriptions", headers=other).json()["items"] == []
+    assert world.client.get("/v1/subscriptions", headers=organization).status_code == 403
+    assert (
+        world.client.post(
+            "/v1/subscriptions", json={"email": "a@b.cl"}, headers=organization
+        ).status_code
+        == 403
+    )
+    assert world.client.delete(base, headers=owner).status_code == 204

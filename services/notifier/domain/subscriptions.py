@@ -14,7 +14,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Final
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    WithJsonSchema,
+)
 
 from services.notifier.domain.items import ItemFilter, ItemKind
 from shared.errors import InvalidInput, InvalidTransition
@@ -73,9 +80,22 @@ Kinds = Annotated[
 ]
 # The URL's shape and its addresses are the SSRF rule's (`domain.webhook_urls`), which needs the
 # settings and a DNS answer: checked by the use case, still reported as `webhook_url`.
+# The document states the production rule (https); `NOTIFIER_WEBHOOK_ALLOW_PRIVATE` also
+# accepts http for local receivers.
+WEBHOOK_URL_PATTERN: Final = r"^https://[A-Za-z0-9._~%-]+(?::[1-9][0-9]{0,3})?(?:[/?#][!-~]*)?$"
 WebhookUrl = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=8, max_length=WEBHOOK_URL_MAX_LENGTH),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "minLength": 8,
+            "maxLength": WEBHOOK_URL_MAX_LENGTH,
+            "pattern": WEBHOOK_URL_PATTERN,
+            "description": "https, y su servidor debe resolver solo a direcciones públicas "
+            "(si no, 422 que nombra webhook_url).",
+        }
+    ),
 ]
 
 _INPUT = ConfigDict(extra="forbid", use_enum_values=True)
