@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from services.notifier import mailing, webhooks
 from services.notifier.api import feeds, notifications
+from services.notifier.api import subscriptions as subscription_routes
 from services.notifier.application import REMINDER_JOB
 from services.notifier.consumers import subscription
 from services.notifier.dispatcher import Channels, Dispatcher, JobHandler
@@ -57,7 +58,12 @@ async def _on_startup(runtime: Runtime) -> Channels:
 def create_app(settings: NotifierSettings | None = None) -> FastAPI:
     spec = ServiceSpec(
         subscription=subscription,
-        routers=[notifications.router, feeds.router, access.router],
+        routers=[
+            subscription_routes.router,
+            feeds.router,
+            notifications.router,
+            access.router,
+        ],
         unit_of_work=notifier_unit_of_work,
         on_startup=_on_startup,
         settings=settings or NotifierSettings(),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from services.notifier.storage.deliveries import INDEXES as DELIVERY_INDEXES
+from services.notifier.storage.deliveries import DeliveryRepository
 from services.notifier.storage.feed_items import INDEXES as FEED_INDEXES
 from services.notifier.storage.feed_items import FeedItemRepository
 from services.notifier.storage.jobs import INDEXES as JOB_INDEXES
@@ -10,6 +12,8 @@ from services.notifier.storage.messages import INDEXES as MESSAGE_INDEXES
 from services.notifier.storage.messages import MessageRepository
 from services.notifier.storage.projections import INDEXES as PROJECTION_INDEXES
 from services.notifier.storage.projections import Projections
+from services.notifier.storage.subscriptions import INDEXES as SUBSCRIPTION_INDEXES
+from services.notifier.storage.subscriptions import SubscriptionRepository
 from shared.runtime import Runtime
 from shared.storage.outbox import OutboxWriter
 from shared.storage.repository import Position, UnitOfWork
@@ -22,6 +26,8 @@ class NotifierUnitOfWork(UnitOfWork):
         self.messages = MessageRepository(self)
         self.jobs = JobQueue(writer)
         self.feed_items = FeedItemRepository(writer)
+        self.subscriptions = SubscriptionRepository(self)
+        self.deliveries = DeliveryRepository(self)
 
     async def ensure_indexes(self) -> None:
         """For MongoDB deployments' scans; FerretDB reads by `_id` or scans."""
@@ -31,6 +37,10 @@ class NotifierUnitOfWork(UnitOfWork):
             await self.messages.collection.create_index(keys)
         for keys in FEED_INDEXES:
             await self.feed_items.collection.create_index(keys)
+        for keys in SUBSCRIPTION_INDEXES:
+            await self.subscriptions.collection.create_index(keys)
+        for keys in DELIVERY_INDEXES:
+            await self.deliveries.collection.create_index(keys)
         for collection, indexes in PROJECTION_INDEXES.items():
             for keys in indexes:
                 await self.db[collection].create_index(keys)
