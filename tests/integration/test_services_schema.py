@@ -19,6 +19,8 @@ HEADER_SETS = {"anónimo": {}, "equipo": STAFF}
 @pytest.mark.parametrize("service", ["metrics", "notifier"])
 def test_schemathesis_finds_nothing(stack: Stack, service: str) -> None:
     proc = stack.service(service)
+    if service == "notifier":  # test pings to the rules' public address give up at once
+        proc.env = {**proc.env, "NOTIFIER_WEBHOOK_TIMEOUT_SECONDS": "1"}
     with running(proc):
         document: dict[str, Any] = httpx.get(f"{proc.url}/openapi.json", timeout=15).json()
         run = find_nonconformance(document, proc.url, header_sets=HEADER_SETS, max_examples=25)

@@ -27,7 +27,7 @@ from services.notifier.domain.webhook_urls import (
 from services.notifier.settings import NotifierSettings
 from services.notifier.subscriptions import new_secret
 from services.notifier.webhooks import check_webhook_url, signed_headers
-from shared.errors import InvalidInput
+from shared.errors import Conflict, InvalidInput
 
 NOW = datetime(2026, 5, 4, 12, 0, tzinfo=UTC)
 
@@ -191,7 +191,8 @@ def test_a_subscription_needs_a_webhook_or_an_email() -> None:
         Subscription.create("sub_1", "funder", "c", SubscriptionCreate(), new_secret(), NOW)
     assert {e["field"] for e in refused.value.errors or []} == {"webhook_url", "email"}
     subscription = _subscription()
-    with pytest.raises(InvalidInput):
+    # A body valid on its own that would leave this subscription with nothing: a conflict.
+    with pytest.raises(Conflict):
         subscription.patched(SubscriptionPatch.model_validate({"webhook_url": None}), NOW)
 
 

@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from services.notifier.domain.items import ItemFilter, ItemKind
-from shared.errors import InvalidInput, InvalidTransition
+from shared.errors import Conflict, InvalidInput, InvalidTransition
 from shared.reference.territory import MACROZONE_IDS, REGION_CODES
 from shared.reference.vocabulary import Theme
 from shared.values import Email, MacrozoneId, Reason, RegionCode, UtcDatetime
@@ -104,9 +104,18 @@ _EMPTY_LISTS = "Una lista vacía sigue todo."
 
 class SubscriptionCreate(BaseModel):
     """Body of `POST /v1/subscriptions`: what to follow (each empty list follows everything)
-    and where to send it; at least one of `webhook_url` and `email`."""
+    and where to send it; at least one of `webhook_url` and `email` (the schema says so)."""
 
-    model_config = _INPUT
+    model_config = ConfigDict(
+        extra="forbid",
+        use_enum_values=True,
+        json_schema_extra={
+            "anyOf": [
+                {"required": ["webhook_url"], "properties": {"webhook_url": {"type": "string"}}},
+                {"required": ["email"], "properties": {"email": {"type": "string"}}},
+            ]
+        },
+    )
 
     themes: Themes = Field(default_factory=list, description=_EMPTY_LISTS)
     regions: Regions = Field(default_factory=list, description=_EMPTY_LISTS)
@@ -220,9 +229,12 @@ class Subscription(BaseModel):
                 changes["disabled_reason"] = None  # re-enabled: the old reason is history
             elif self.active:
                 changes["disabled_reason"] = "Pausada por su titular."
-        _needs_a_channel(
-            changes.get("webhook_url", self.webhook_url), changes.get("email", self.email)
-        )
+        if not (changes.get("webhook_url", self.webhook_url) or changes.get("email", self.email)):
+            # Valid on its own, not for this subscription (its other channel is empty): 409.
+            raise Conflict(
+                "La suscripción quedaría sin webhook_url ni email: indique al menos uno.",
+                errors=[{"field": "webhook_url", "message": _NO_CHANNEL}],
+            )
         return self.model_copy(update={**changes, "updated_at": now})
 
     def disabled(self, reason: str, now: datetime) -> Subscription:
@@ -263,10 +275,13 @@ class Subscription(BaseModel):
             )
 
 
+_NO_CHANNEL = "Indique webhook_url, email o ambos: la suscripción necesita a dónde enviar."
+
+
 def _needs_a_channel(webhook_url: str | None, email: str | None) -> None:
     if webhook_url or email:
         return
-    message = "Indique webhook_url, email o ambos: la suscripción necesita a dónde enviar."
+    message = _NO_CHANNEL
     raise InvalidInput(
         message,
         errors=[
