@@ -256,8 +256,8 @@ def records_of(events: Sequence[EventContract], settings: ServiceSettings) -> li
     records: list[Record] = []
     for event_id, entry in outbox_entries(events, settings).items():
         record = entry_record(event_id, entry)
-        key = record.key.encode() if isinstance(record.key, str) else record.key
-        records.append((entry["topic"], key, record.value, list(record.headers.items())))
+        assert record.value is not None  # an event, never a tombstone
+        records.append((entry["topic"], record.key, record.value, record.headers))
     return records
 
 

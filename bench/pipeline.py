@@ -242,13 +242,13 @@ def _records(count: int) -> list[tuple[str, bytes | None, bytes, list[tuple[str,
     from shared.storage.outbox import entry_record, outbox_entries
 
     settings = _settings("registry")
-    records = []
+    records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []
     for i in range(count):
         _, event = send_ping(f"bench-pipeline-{i}", datetime.now(UTC))
         for event_id, entry in outbox_entries([event], settings).items():
             record = entry_record(event_id, entry)
-            key = record.key.encode() if isinstance(record.key, str) else record.key
-            records.append(("", key, record.value, list(record.headers.items())))
+            assert record.value is not None  # an event, never a tombstone
+            records.append(("", record.key, record.value, record.headers))
     return records
 
 

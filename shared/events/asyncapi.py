@@ -11,7 +11,8 @@ writes (`FieldChange` drops `old`/`new` when redacted). Nested models' `$defs` m
 `components/schemas`. The CloudEvents attributes travel as `ce_*` headers (binary mode), so
 they are the message headers. Fields marked `x-personal-data`/`x-secret` in a contract are
 listed on its message, and private topics carry `x-private: true`, so a reader sees at once
-where personal data travel.
+where personal data travel. Compacted topics also carry tombstones (the key with a null value,
+`tombstone_*` headers instead of CloudEvents ones): one `Tombstone` message, on their channels.
 
 Output is deterministic: channels in `Topic` order, messages in catalogue order, components
 sorted by name.
@@ -32,11 +33,18 @@ import yaml
 from shared.events.base import EventContract
 from shared.events.catalog import ALL_CONTRACTS
 from shared.events.topics import DAY_MS, DEAD_LETTER_TOPICS, TOPIC_SPECS, Topic, TopicSpec
+from shared.kafka.codec import (
+    TOMBSTONE_CORRELATION,
+    TOMBSTONE_ID,
+    TOMBSTONE_SOURCE,
+    TOMBSTONE_TIME,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCUMENT_PATH = ROOT / "docs" / "asyncapi.yaml"
 KAFKA_BINDING_VERSION = "0.5.0"
 DEAD_LETTER_MESSAGE = "DeadLetter"
+TOMBSTONE_MESSAGE = "Tombstone"
 
 # Which service publishes a contract, by the area its name starts with (`registry.…`). A new
 # area fails the build until it is added here, rather than documenting a guess.
@@ -58,8 +66,10 @@ Every Kafka topic of Articula and the events it carries.
 On the wire: CloudEvents 1.0 in Kafka **binary mode**: the attributes are `ce_*` headers, the \
 value is the event's JSON data and the record key is the aggregate id (also `ce_subject`), so \
 one aggregate's events stay in order on one partition. `ce_source` + `ce_id` identify an event: \
-consumers drop a redelivered one by it. A deployment may prefix every topic name \
-(`ARTICULA_TOPIC_PREFIX`, `shared.events.topics.topic_name`).
+consumers drop a redelivered one by it. Compacted topics (`cleanup.policy: [compact]`) keep the \
+latest record of each key, and a **tombstone** (the key, a null value) removes the key. A \
+deployment may prefix every topic name (`ARTICULA_TOPIC_PREFIX`, \
+`shared.events.topics.topic_name`).
 
 Personal data: messages list their fields holding personal data (`x-personal-data`) and \
 secrets (`x-secret`); channels marked `x-private: true` carry them and must never be \
@@ -86,7 +96,21 @@ def publisher_of(contract: type[EventContract]) -> str:
         ) from None
 
 
+def _days(ms: int) -> str:
+    if ms % DAY_MS == 0:
+        days = ms // DAY_MS
+        return f"{days} day" if days == 1 else f"{days} days"
+    return f"{ms} ms"
+
+
 def retention_text(spec: TopicSpec) -> str:
+    if spec.compacted:
+        text = "compacted: the latest record of each key"
+        if spec.max_compaction_lag_ms is not None:
+            text += f", older ones removed within {_days(spec.max_compaction_lag_ms)}"
+        if spec.delete_retention_ms is not None:
+            text += f", tombstones kept {_days(spec.delete_retention_ms)} after compaction"
+        return text
     if spec.retention_ms is None:
         return "the broker's default"
     if spec.retention_ms == -1:
@@ -254,6 +278,40 @@ def dead_letter_message() -> dict[str, Any]:
     }
 
 
+def tombstone_message() -> dict[str, Any]:
+    """A compacted topic's tombstone, as the outbox relay writes it (`shared.storage.outbox`)."""
+    return {
+        "name": "tombstone",
+        "title": TOMBSTONE_MESSAGE,
+        "summary": "The key is gone: forget what you keep of it.",
+        "description": "A record with the key and a **null value**, the way a compacted topic "
+        "removes a key: compaction drops the key's earlier records, and the tombstone itself "
+        "after the topic's `delete.retention.ms`. It is not an event and carries no `ce_*` "
+        "headers; the registry's outbox writes it in order with the key's events, with the "
+        "`tombstone_*` headers below (`tombstone_source` + `tombstone_id` identify it as "
+        "`ce_source` + `ce_id` identify an event). A consumer must accept a tombstone "
+        "without them too.",
+        "headers": {
+            "type": "object",
+            "required": [TOMBSTONE_ID, TOMBSTONE_SOURCE, TOMBSTONE_TIME],
+            "properties": {
+                TOMBSTONE_ID: _string("Tombstone id (the outbox entry's)."),
+                TOMBSTONE_SOURCE: _string(
+                    "`/articula/<service>`: the service that wrote it.",
+                    examples=["/articula/registry"],
+                ),
+                TOMBSTONE_TIME: _string("When it was written (RFC 3339).", format="date-time"),
+                TOMBSTONE_CORRELATION: _string(
+                    "The HTTP request id that caused it; absent when no request did."
+                ),
+            },
+        },
+        "payload": {"type": "null", "description": "No value: the record is a tombstone."},
+        "correlationId": {"$ref": "#/components/correlationIds/tombstone"},
+        "bindings": _kafka_key("the key whose records are removed"),
+    }
+
+
 def build_document(
     *,
     version: str,
@@ -301,6 +359,8 @@ def build_document(
         }
         messages[message_id] = message
     messages[DEAD_LETTER_MESSAGE] = dead_letter_message()
+    if any(spec.compacted for spec in specs.values()):
+        messages[TOMBSTONE_MESSAGE] = tombstone_message()
 
     dead_letter_of = {topic: service for service, topic in dead_letter_topics.items()}
     channels: dict[str, Any] = {}
@@ -313,11 +373,21 @@ def build_document(
             description += (
                 " **Private**: personal data or secrets; never mirror, export or log its payloads."
             )
-        topic_config: dict[str, int] = {}
+        if spec.compacted:
+            description += " **Compacted**: a tombstone (the key, a null value) removes a key."
+        topic_config: dict[str, Any] = {}
+        if spec.compacted:
+            topic_config["cleanup.policy"] = ["compact"]
         if spec.retention_ms is not None:
             topic_config["retention.ms"] = spec.retention_ms
         if spec.segment_ms is not None:
             topic_config["segment.ms"] = spec.segment_ms
+        if spec.min_compaction_lag_ms is not None:
+            topic_config["min.compaction.lag.ms"] = spec.min_compaction_lag_ms
+        if spec.max_compaction_lag_ms is not None:
+            topic_config["max.compaction.lag.ms"] = spec.max_compaction_lag_ms
+        if spec.delete_retention_ms is not None:
+            topic_config["delete.retention.ms"] = spec.delete_retention_ms
         kafka: dict[str, Any] = {"partitions": spec.partitions}
         if topic_config:
             kafka["topicConfiguration"] = topic_config
@@ -331,6 +401,10 @@ def build_document(
             senders = {}
             for contract in on_topic[topic]:
                 senders.setdefault(publisher_of(contract), []).append(contract.__name__)
+            if spec.compacted:  # whoever publishes a key's records removes it
+                ids.append(TOMBSTONE_MESSAGE)
+                for sent_ids in senders.values():
+                    sent_ids.append(TOMBSTONE_MESSAGE)
         channels[cid] = {
             "address": topic.value,
             "title": channel_title(topic, dead_letter_of.get(topic)),
@@ -340,6 +414,7 @@ def build_document(
             "x-record-key": spec.key,
             "x-retention": retention_text(spec),
             "x-private": spec.private,
+            "x-compacted": spec.compacted,
         }
         for service, sent in sorted(senders.items()):
             dead = topic in dead_letter_of
@@ -380,7 +455,11 @@ def build_document(
                 "request": {
                     "description": "The HTTP request id that caused the event.",
                     "location": "$message.header#/ce_correlationid",
-                }
+                },
+                "tombstone": {
+                    "description": "The HTTP request id that caused the tombstone.",
+                    "location": f"$message.header#/{TOMBSTONE_CORRELATION}",
+                },
             },
         },
     }

@@ -11,11 +11,12 @@ There is no process-wide registry filled by imports: every contract is listed on
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import ClassVar
 
 from pydantic import BaseModel, ConfigDict
 
-from shared.events.topics import Topic
+from shared.events.topics import TOPIC_SPECS, Topic
 
 
 class EventContract(BaseModel):
@@ -33,3 +34,27 @@ class EventContract(BaseModel):
 
     def aggregate_id(self) -> str:
         raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class Tombstone:
+    """A record with `key` and a null value on a compacted topic: the key's earlier records go
+    at the next compaction, and its readers forget what they kept of it.
+
+    Not an event (no contract, no CloudEvents attributes): it travels beside events through
+    the outbox (`shared.storage.outbox`), in order with them, and consumers receive it as
+    `shared.kafka.handlers.Removed`.
+    """
+
+    topic: Topic
+    key: str
+
+    def __post_init__(self) -> None:
+        if not TOPIC_SPECS[self.topic].compacted:
+            raise ValueError(f"{self.topic} is not compacted: a tombstone there removes nothing")
+        if not self.key:
+            raise ValueError("a tombstone needs a key")
+
+
+# What a write may hand to the outbox: events, and tombstones of compacted topics.
+Outgoing = EventContract | Tombstone

@@ -23,6 +23,7 @@ ALL_CONTRACTS: tuple[type[EventContract], ...] = (
     registry.OrganizationReinstated,
     registry.OrganizationWithdrawn,
     registry.ConfirmationRequested,
+    registry.ContactPublished,
     registry.RegistrationCallOpened,
     registry.RegistrationCallUpdated,
     registry.RegistrationCallClosed,

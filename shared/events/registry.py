@@ -17,6 +17,13 @@ Two audiences, so two kinds of topic:
 * ``Topic.REGISTRY_NOTIFICATIONS`` is **private**: only the notifier reads it, and it carries
   one contract, ``ConfirmationRequested``, with what an e-mail needs.
 
+* ``Topic.REGISTRY_CONTACTS`` is **private and compacted** (key: organisation id): each
+  organisation's current contact as ``ContactPublished``, published when it registers and
+  whenever its contact or name changes, and a tombstone (the key, a null value) when it
+  withdraws, which is when the registry erases the contact. After compaction the topic holds
+  one record per organisation with a contact, so the notifier can rebuild its address book
+  by reading it from the start, and an erased contact leaves the broker.
+
 Decision, confirmation token: the registry stores only the token's SHA-256, so the plaintext
 must travel to whoever sends the e-mail. ``ConfirmationRequested`` carries it on the private
 topic, whose retention (7 days) outlasts the token (72 h: a notifier outage shorter than that
@@ -59,6 +66,7 @@ __all__ = [
     "CallChange",
     "CallSnapshot",
     "ConfirmationRequested",
+    "ContactPublished",
     "FieldChange",
     "OrganizationActivated",
     "OrganizationConfirmed",
@@ -289,6 +297,41 @@ class ConfirmationRequested(EventContract):
         """What may be logged: everything except personal data and the secret."""
         hidden = self.PERSONAL_FIELDS | self.SECRET_FIELDS
         return self.model_dump(mode="json", exclude=set(hidden))
+
+
+class ContactPublished(EventContract):
+    """PRIVATE (``Topic.REGISTRY_CONTACTS``, compacted): the organisation's contact, as it is now.
+
+    A state, not a delta: each record replaces the previous one of its organisation, and after
+    compaction only the latest is left. Published when the organisation registers and when a
+    change touches its contact or its name (what a notification is addressed with); a
+    tombstone for the organisation id follows its withdrawal. ``contact_name``,
+    ``contact_email`` and ``contact_phone`` are personal data: log ``safe_summary()``.
+    """
+
+    name: ClassVar[str] = "registry.contact_published"
+    version: ClassVar[int] = 1
+    topic: ClassVar[Topic] = Topic.REGISTRY_CONTACTS
+
+    PERSONAL_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"contact_name", "contact_email", "contact_phone"}
+    )
+
+    organization_id: str
+    organization_name: str
+    contact_name: str = Field(repr=False, json_schema_extra={"x-personal-data": True})
+    contact_email: str = Field(repr=False, json_schema_extra={"x-personal-data": True})
+    contact_phone: str | None = Field(
+        default=None, repr=False, json_schema_extra={"x-personal-data": True}
+    )
+    occurred_at: datetime
+
+    def aggregate_id(self) -> str:
+        return self.organization_id
+
+    def safe_summary(self) -> dict[str, Any]:
+        """What may be logged: everything except personal data."""
+        return self.model_dump(mode="json", exclude=set(self.PERSONAL_FIELDS))
 
 
 class CallSnapshot(BaseModel):

@@ -18,6 +18,8 @@ class Topic(StrEnum):
     REGISTRY_ACCESS = "articula.registry.access.v1"
     # Private: carries personal data and one-time secrets; only the notifier reads it.
     REGISTRY_NOTIFICATIONS = "articula.registry.notifications.private.v1"
+    # Private and compacted: each organisation's current contact; only the notifier reads it.
+    REGISTRY_CONTACTS = "articula.registry.contacts.private.v1"
     EVENTS_ENCUENTROS = "articula.events.encuentros.v1"
     EVENTS_COMMITMENTS = "articula.events.commitments.v1"
     # Private: participants' names, e-mails and codes; only the notifier reads it.
@@ -42,6 +44,16 @@ class TopicSpec:
     # Kafka deletes whole segments: a short retention needs short segments to be honoured.
     segment_ms: int | None = None
     private: bool = False  # holds personal data or secrets: see PRIVATE_TOPICS
+    # Compacted (`cleanup.policy=compact`): the broker keeps the latest record of each key, and
+    # a tombstone (the key with a null value) removes the key. `min_compaction_lag_ms` keeps a
+    # record uncompacted that long, `max_compaction_lag_ms` bounds how long a superseded or
+    # erased record may stay (the broker rolls the segment to honour it), and
+    # `delete_retention_ms` is how long a tombstone stays readable after compaction (a reader
+    # lagging more than that misses it, but then never sees the removed value either).
+    compacted: bool = False
+    min_compaction_lag_ms: int | None = None
+    max_compaction_lag_ms: int | None = None
+    delete_retention_ms: int | None = None
 
 
 YEAR_MS = 365 * 24 * 3600 * 1000
@@ -98,6 +110,25 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
         retention_ms=7 * DAY_MS,
         segment_ms=DAY_MS,
         private=True,
+    ),
+    # Erasure bounds the design: a withdrawn organisation's contact must leave the broker too.
+    # The tombstone tells the notifier at once; compaction removes the older records of the
+    # key within `max_compaction_lag_ms` (a week, the notifications topic's retention) and the
+    # tombstone itself a day later. Segments roll daily so compaction has closed ones to clean.
+    Topic.REGISTRY_CONTACTS: TopicSpec(
+        description="Each organisation's current contact person (name, e-mail, phone) and "
+        "name, as `ContactPublished`, for the notifier; read only by the notifier. Compacted "
+        "by organisation id: the latest record of a key is the contact now, and a tombstone "
+        "(the key with a null value, no CloudEvents headers) says the organisation withdrew "
+        "or its contact was erased, so the notifier forgets it.",
+        key="organisation id",
+        partitions=3,
+        segment_ms=DAY_MS,
+        private=True,
+        compacted=True,
+        min_compaction_lag_ms=DAY_MS,
+        max_compaction_lag_ms=7 * DAY_MS,
+        delete_retention_ms=DAY_MS,
     ),
     Topic.EVENTS_ENCUENTROS: TopicSpec(
         description="Encuentros by macrozone, every step: lifecycle, invitations, "
@@ -158,7 +189,7 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
     # The notifier's dead letters may hold the private topic's personal data: keep them briefly.
     Topic.DLQ_NOTIFIER: TopicSpec(
         description=_dead_letters("notifier")
-        + " May hold records of the private notifications topic (personal data, tokens).",
+        + " May hold records of the private topics it reads (personal data, tokens).",
         key=_DLQ_KEY,
         partitions=1,
         retention_ms=14 * DAY_MS,
@@ -168,6 +199,10 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
 
 # Topics whose records hold personal data or secrets: never mirror, export or log their payloads.
 PRIVATE_TOPICS: frozenset[Topic] = frozenset(t for t, spec in TOPIC_SPECS.items() if spec.private)
+# Topics whose records are states per key, removed by tombstones.
+COMPACTED_TOPICS: frozenset[Topic] = frozenset(
+    t for t, spec in TOPIC_SPECS.items() if spec.compacted
+)
 
 DEAD_LETTER_TOPICS: dict[str, Topic] = {
     "registry": Topic.DLQ_REGISTRY,

@@ -10,7 +10,7 @@ from aiokafka import AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import TopicAlreadyExistsError
 
-from shared.events.topics import TOPIC_SPECS, Topic, topic_name
+from shared.events.topics import TOPIC_SPECS, Topic, TopicSpec, topic_name
 from shared.settings import ServiceSettings
 
 log = structlog.get_logger(__name__)
@@ -29,6 +29,22 @@ def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
     )
 
 
+def topic_configs(spec: TopicSpec) -> dict[str, str]:
+    """The broker-side configuration of a topic (only what differs from the broker's)."""
+    configs: dict[str, str] = {}
+    if spec.compacted:
+        configs["cleanup.policy"] = "compact"
+    wanted = {
+        "retention.ms": spec.retention_ms,
+        "segment.ms": spec.segment_ms,
+        "min.compaction.lag.ms": spec.min_compaction_lag_ms,
+        "max.compaction.lag.ms": spec.max_compaction_lag_ms,
+        "delete.retention.ms": spec.delete_retention_ms,
+    }
+    configs |= {name: str(value) for name, value in wanted.items() if value is not None}
+    return configs
+
+
 async def ensure_topics(settings: ServiceSettings, topics: list[Topic] | None = None) -> None:
     """Create missing topics with their specified partitions (the broker does not auto-create)."""
     wanted = topics if topics is not None else list(TOPIC_SPECS)
@@ -45,17 +61,12 @@ async def ensure_topics(settings: ServiceSettings, topics: list[Topic] | None = 
         new_topics = []
         for topic in missing:
             spec = TOPIC_SPECS[topic]
-            configs = {}
-            if spec.retention_ms is not None:
-                configs["retention.ms"] = str(spec.retention_ms)
-            if spec.segment_ms is not None:
-                configs["segment.ms"] = str(spec.segment_ms)
             new_topics.append(
                 NewTopic(
                     topic_name(topic, settings.topic_prefix),
                     spec.partitions,
                     1,
-                    topic_configs=configs,
+                    topic_configs=topic_configs(spec),
                 )
             )
         with contextlib.suppress(TopicAlreadyExistsError):  # another service was first

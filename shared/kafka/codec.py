@@ -26,6 +26,18 @@ CORRELATION_EXT = "correlationid"
 VERSION_EXT = "aggregateversion"
 
 
+# A tombstone (a null value on a compacted topic) is no event and carries no `ce_*` headers,
+# which would make CloudEvents-aware tools take it for a broken event. It carries these
+# instead: `source` + `id` identify it in consumers' inboxes as they identify an event (a
+# relay that publishes it twice is recognised), `time` is when it was written and
+# `correlationid` the request that caused it. All are optional for a reader: a tombstone
+# written by a tool without them is still a tombstone (its identity is then its position).
+TOMBSTONE_ID = "tombstone_id"
+TOMBSTONE_SOURCE = "tombstone_source"
+TOMBSTONE_TIME = "tombstone_time"
+TOMBSTONE_CORRELATION = "tombstone_correlationid"
+
+
 class MalformedEvent(Exception):
     """The record is not a valid CloudEvent of a known contract: dead-letter it, never retry."""
 
@@ -80,6 +92,46 @@ def to_record(
     if aggregate_version is not None:
         attributes[VERSION_EXT] = str(aggregate_version)
     return to_binary(CloudEvent(attributes=attributes, data=data), JSON)
+
+
+@dataclass(frozen=True)
+class TombstoneHeaders:
+    """What a tombstone's headers say about it (each None when absent)."""
+
+    id: str | None
+    source: str | None
+    correlation_id: str | None
+
+
+def tombstone_headers(
+    *, tombstone_id: str, source: str, time: datetime, correlation_id: str | None = None
+) -> dict[str, bytes]:
+    headers = {
+        TOMBSTONE_ID: tombstone_id.encode(),
+        TOMBSTONE_SOURCE: source.encode(),
+        # A naive time is UTC (what a database without tz_aware gives back).
+        TOMBSTONE_TIME: (time.replace(tzinfo=UTC) if time.tzinfo is None else time)
+        .astimezone(UTC)
+        .isoformat()
+        .encode(),
+    }
+    if correlation_id:
+        headers[TOMBSTONE_CORRELATION] = correlation_id.encode()
+    return headers
+
+
+def read_tombstone_headers(headers: Any) -> TombstoneHeaders:
+    hdrs = headers_dict(headers)
+
+    def text(name: str) -> str | None:
+        raw = hdrs.get(name)
+        return raw.decode(errors="replace") if raw else None
+
+    return TombstoneHeaders(
+        id=text(TOMBSTONE_ID),
+        source=text(TOMBSTONE_SOURCE),
+        correlation_id=text(TOMBSTONE_CORRELATION),
+    )
 
 
 def headers_dict(headers: Any) -> dict[str, bytes]:

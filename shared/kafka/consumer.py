@@ -8,6 +8,9 @@ Guarantees, in order of importance:
   recognised and skipped, and a batch that died mid-way is handled again; handlers' writes
   record the event's position (`shared.storage.repository`), so handling again changes nothing
   that already changed;
+- tombstones (a null value, on a compacted topic) go to the subscription's tombstone handler
+  of their topic with the same claim, retries and bookkeeping, in order with the events, and
+  are skipped where it has none (never dead-lettered for having no value);
 - a record that can never be handled (malformed, or failing after bounded retries) goes to the
   service's dead-letter topic with its origin and error, alone: the rest of its batch is
   applied once, and the partition moves on;
@@ -33,10 +36,16 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pymongo.errors import ConnectionFailure, OperationFailure, PyMongoError
 
 from shared import faults
-from shared.events.topics import DEAD_LETTER_TOPICS, topic_name
+from shared.events.topics import DEAD_LETTER_TOPICS, Topic, topic_name
 from shared.kafka.clients import create_producer, ensure_topics
-from shared.kafka.codec import MalformedEvent, from_record, headers_dict
-from shared.kafka.handlers import Delivered, Registration, Subscription
+from shared.kafka.codec import MalformedEvent, from_record, headers_dict, read_tombstone_headers
+from shared.kafka.handlers import (
+    Delivered,
+    Registration,
+    Removed,
+    Subscription,
+    TombstoneHandler,
+)
 from shared.metrics import (
     CONSUMER_ASSIGNED,
     CONSUMER_BATCH_SIZE,
@@ -116,7 +125,17 @@ class _Item:
     record: Any
     delivered: Delivered[Any] | None = None
     registration: Registration | None = None
+    removed: Removed | None = None  # a tombstone, for `on_tombstone`
     outcome: str | None = None  # set once decided: applied, duplicate, ignored, dead_lettered
+
+    @property
+    def dedup_key(self) -> str | None:
+        """Its key in the inbox, if it is to be handled (an event or a tombstone)."""
+        if self.delivered is not None:
+            return self.delivered.dedup_key
+        if self.removed is not None:
+            return self.removed.dedup_key
+        return None
 
 
 UnitOfWorkFactory = Callable[[Position | None], UnitOfWork]
@@ -139,19 +158,23 @@ class BatchProcessor:
         self.dead_letters = dead_letters
         self.unit_of_work = unit_of_work
         self.group = settings.consumer_group
+        # Broker-side names (with the deployment's prefix) of the topics read.
+        self.topics: dict[str, Topic] = {
+            topic_name(t, settings.topic_prefix): t for t in subscription.topics
+        }
 
     async def process(self, batches: Mapping[TopicPartition, Sequence[Any]]) -> dict[Any, int]:
         batch_id = new_batch_id()
         items = {
             tp: [await self._decode(tp, r) for r in records] for tp, records in batches.items()
         }
-        events = [i for its in items.values() for i in its if i.delivered and not i.outcome]
-        keys = [i.delivered.dedup_key for i in events if i.delivered]
+        events = [i for its in items.values() for i in its if i.dedup_key and not i.outcome]
+        keys = [i.dedup_key for i in events if i.dedup_key]
         to_handle = await until_infrastructure_answers(lambda: self.inbox.claim(batch_id, keys))
         seen: set[str] = set()
         for item in events:
-            assert item.delivered is not None
-            key = item.delivered.dedup_key
+            key = item.dedup_key
+            assert key is not None
             if key not in to_handle or key in seen:  # handled before, or twice in this batch
                 item.outcome = "duplicate"
             seen.add(key)
@@ -159,9 +182,7 @@ class BatchProcessor:
             for tp, its in items.items():
                 partitions.create_task(self._handle_partition(tp, its))
         faults.maybe_crash(faults.BEFORE_BATCH_COMPLETE, self.settings.fault_point)
-        dead = [
-            i.delivered.dedup_key for i in events if i.delivered and i.outcome == "dead_lettered"
-        ]
+        dead = [i.dedup_key for i in events if i.dedup_key and i.outcome == "dead_lettered"]
         await until_infrastructure_answers(lambda: self.inbox.complete(batch_id, dead))
         for tp, its in items.items():
             CONSUMER_BATCH_SIZE.labels(tp.topic, self.group).observe(len(its))
@@ -172,6 +193,8 @@ class BatchProcessor:
     async def _decode(self, tp: TopicPartition, record: Any) -> _Item:
         CONSUMER_CONSUMED.labels(tp.topic, self.group).inc()
         item = _Item(record)
+        if record.value is None:
+            return await self._decode_tombstone(tp, item)
         ce_type = headers_dict(record.headers).get("ce_type", b"").decode(errors="replace")
         registration = self.subscription.registration_for(ce_type)
         try:
@@ -200,10 +223,42 @@ class BatchProcessor:
         )
         return item
 
+    async def _decode_tombstone(self, tp: TopicPartition, item: _Item) -> _Item:
+        """A null value: a tombstone for its topic's handler, or skipped where there is none."""
+        record = item.record
+        topic = self.topics.get(tp.topic)
+        if topic is None or self.subscription.tombstone_handler(topic) is None:
+            item.outcome = "ignored"  # nobody here keeps anything per key of this topic
+            return item
+        try:
+            if record.key is None:
+                raise MalformedEvent("a tombstone without a key removes nothing")
+            key = bytes(record.key).decode()
+        except (MalformedEvent, UnicodeDecodeError) as exc:
+            await self._dead_letter(tp, record, "malformed", str(exc))
+            item.outcome = "dead_lettered"
+            return item
+        headers = read_tombstone_headers(record.headers)
+        item.removed = Removed(
+            topic=topic,
+            key=key,
+            position=Position(f"{tp.topic}#{tp.partition}", record.offset),
+            id=headers.id,
+            source=headers.source,
+            correlation_id=headers.correlation_id,
+        )
+        return item
+
     async def _handle_partition(self, tp: TopicPartition, items: list[_Item]) -> None:
         """In offset order; consecutive events of one batch handler go to it together."""
         run: list[_Item] = []
         for item in items:
+            if item.outcome is None and item.removed is not None:
+                if run:
+                    await self._handle_run(tp, run)
+                    run = []
+                await self._handle_tombstone(tp, item)
+                continue
             registration = item.registration
             if item.outcome is not None or registration is None:
                 continue  # decided already: ignored, duplicate or dead-lettered
@@ -257,6 +312,30 @@ class BatchProcessor:
                 event_id=delivered.id,
                 event_type=delivered.type,
                 correlation_id=delivered.correlation_id or delivered.id,
+            ),
+            CONSUMER_DURATION.labels(tp.topic, self.group).time(),
+        ):
+            error = await self._with_retries(tp, call)
+            if error is None:
+                item.outcome = "applied"
+                return
+            await self._dead_letter(tp, item.record, "handler_failed", error)
+            item.outcome = "dead_lettered"
+
+    async def _handle_tombstone(self, tp: TopicPartition, item: _Item) -> None:
+        removed = item.removed
+        assert removed is not None
+        handler: TombstoneHandler[Any] | None = self.subscription.tombstone_handler(removed.topic)
+        assert handler is not None
+        handle = handler
+
+        async def call() -> None:
+            await handle(removed, self.unit_of_work(removed.position))
+
+        with (
+            structlog.contextvars.bound_contextvars(
+                tombstone_key=removed.key,
+                correlation_id=removed.correlation_id or removed.dedup_key,
             ),
             CONSUMER_DURATION.labels(tp.topic, self.group).time(),
         ):

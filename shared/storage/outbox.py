@@ -20,6 +20,13 @@ the document. Published entries are removed from documents later, when the relay
 
 A crash anywhere republishes on restart (the marker pass); consumers drop the duplicate by
 CloudEvents id.
+
+Tombstones (`shared.events.base.Tombstone`: "remove key K from compacted topic T") travel
+exactly like events: a write hands them in the same list as its events, each becomes an entry
+flagged `tombstone: true` (topic, key, seq, source, time, correlation id; no type, no data) in
+the same single-document write, and the relay publishes it in `seq` order with the document's
+other entries, as a record with the key, a null value and the `tombstone_*` headers of
+`shared.kafka.codec` (no CloudEvents headers: it is no event), then forgets it like the rest.
 """
 
 from __future__ import annotations
@@ -41,10 +48,10 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from shared import faults
 from shared.context import correlation_id as current_correlation_id
-from shared.events.base import EventContract
+from shared.events.base import Outgoing, Tombstone
 from shared.events.topics import topic_name
 from shared.kafka.clients import create_producer, ensure_topics
-from shared.kafka.codec import new_event_id, to_record
+from shared.kafka.codec import new_event_id, to_record, tombstone_headers
 from shared.metrics import OUTBOX_OLDEST_SECONDS, OUTBOX_PENDING, OUTBOX_PUBLISHED
 from shared.restart import keep_running
 from shared.settings import ServiceSettings
@@ -57,6 +64,7 @@ OUTBOX = "outbox"
 MARKERS = "outbox_markers"
 VERSION_FIELD = "version"  # the repositories' compare-and-set field (`shared.storage.repository`)
 STAMP = "outbox_stamp"
+TOMBSTONE = "tombstone"  # an entry's flag: publish a null value for its key (no type, no data)
 # A marker whose write never landed (the insert or compare-and-set failed, or the process died
 # between marker and write) is dropped once it is this old and its document was published.
 STALE_MARKER = timedelta(minutes=2)
@@ -73,14 +81,14 @@ SEQ_STEP = 10_000
 
 
 def outbox_entries(
-    events: Iterable[EventContract],
+    events: Iterable[Outgoing],
     settings: ServiceSettings,
     *,
     correlation_id: str | None = None,
     version: int | None = None,
 ) -> dict[str, Document]:
-    """`{event id: entry}` for the given events, in the order they happened; the correlation id
-    defaults to the current request's or event's (`shared.context`).
+    """`{event id: entry}` for the given events and tombstones, in the order they happened; the
+    correlation id defaults to the current request's or event's (`shared.context`).
 
     `seq` orders one document's entries for the relay. A write at a `version` (every
     repository's) takes it from the version, which the compare-and-set orders across processes
@@ -96,6 +104,18 @@ def outbox_entries(
             seq = version * SEQ_STEP + index
         else:
             seq = _last_seq = max(time.time_ns(), _last_seq + 1)
+        if isinstance(event, Tombstone):
+            entries[event_id] = {
+                "seq": seq,
+                TOMBSTONE: True,
+                "topic": topic_name(event.topic, settings.topic_prefix),
+                "key": event.key,
+                "source": settings.event_source,
+                "time": now,
+                "correlation_id": correlation,
+                "version": version,
+            }
+            continue
         entries[event_id] = {
             "seq": seq,
             "type": event.ce_type(),
@@ -184,7 +204,7 @@ class OutboxWriter:
         self,
         collection: str,
         document: Document,
-        events: Iterable[EventContract],
+        events: Iterable[Outgoing],
         *,
         correlation_id: str | None = None,
     ) -> None:
@@ -220,7 +240,7 @@ class OutboxWriter:
         collection: str,
         doc_id: Any,
         update: Document,
-        events: Iterable[EventContract],
+        events: Iterable[Outgoing],
         *,
         expect: Mapping[str, Any] | None = None,
         correlation_id: str | None = None,
@@ -488,13 +508,9 @@ class OutboxRelay:
                 if event_id in self._recent:
                     continue
                 record = entry_record(event_id, entry)
-                key = record.key.encode() if isinstance(record.key, str) else record.key
                 futures.append(
                     await producer.send(
-                        entry["topic"],
-                        value=record.value,
-                        key=key,
-                        headers=list(record.headers.items()),
+                        entry["topic"], value=record.value, key=record.key, headers=record.headers
                     )
                 )
                 OUTBOX_PUBLISHED.labels(entry["topic"]).inc()
@@ -568,9 +584,28 @@ def _ordered(entries: Mapping[str, Document]) -> list[tuple[str, Document]]:
     return sorted(entries.items(), key=lambda kv: kv[1]["seq"])
 
 
-def entry_record(event_id: str, entry: Document) -> Any:
-    """The Kafka record (CloudEvents binary mode) of one outbox entry."""
-    return to_record(
+@dataclass(frozen=True)
+class OutboxRecord:
+    """The Kafka record of one outbox entry, as the producer takes it."""
+
+    key: bytes
+    value: bytes | None  # None: a tombstone
+    headers: list[tuple[str, bytes]]
+
+
+def entry_record(event_id: str, entry: Document) -> OutboxRecord:
+    """The Kafka record of one outbox entry: an event in CloudEvents binary mode, or a
+    tombstone (the key, a null value, `tombstone_*` headers)."""
+    key = str(entry["key"]).encode()
+    if entry.get(TOMBSTONE):
+        headers = tombstone_headers(
+            tombstone_id=event_id,
+            source=entry["source"],
+            time=entry["time"],
+            correlation_id=entry.get("correlation_id"),
+        )
+        return OutboxRecord(key, None, list(headers.items()))
+    message = to_record(
         entry["data"],
         ce_type=entry["type"],
         source=entry["source"],
@@ -580,3 +615,4 @@ def entry_record(event_id: str, entry: Document) -> Any:
         correlation_id=entry.get("correlation_id"),
         aggregate_version=entry.get("version"),
     )
+    return OutboxRecord(key, message.value, list(message.headers.items()))

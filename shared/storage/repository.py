@@ -29,7 +29,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.events.base import EventContract
+from shared.events.base import Outgoing
 from shared.storage.mongo import Document
 from shared.storage.outbox import OUTBOX, STAMP, OutboxWriter
 
@@ -141,8 +141,9 @@ class DocumentRepository(ABC, Generic[E]):
         found = [await self.get(entity_id) for entity_id in entity_ids]
         return [f.entity for f in found if f is not None]
 
-    async def add(self, entity: E, events: Iterable[EventContract] = ()) -> bool:
-        """Insert a new entity at version 1 with its events. False when the event being applied
+    async def add(self, entity: E, events: Iterable[Outgoing] = ()) -> bool:
+        """Insert a new entity at version 1 with its events (and tombstones, `Outgoing`), in one
+        write. False when the event being applied
         already created it (a redelivery); `DuplicateKeyError` when another one holds its key."""
         doc = {**self.to_document(entity), VERSION: 1}
         positions = self.uow._positions_after(self.collection_name, doc["_id"])
@@ -160,7 +161,7 @@ class DocumentRepository(ABC, Generic[E]):
         return True
 
     async def save(
-        self, entity: E, version: int, events: Iterable[EventContract] = ()
+        self, entity: E, version: int, events: Iterable[Outgoing] = ()
     ) -> Versioned[E] | None:
         """Replace the state read at `version`, with its events, in one compare-and-set; the
         entity at its new version, or None when the event being applied was already applied

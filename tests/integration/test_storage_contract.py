@@ -27,14 +27,17 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.registry.domain.pings import Ping, send_ping
 from services.registry.storage.pings import PINGS, PingRepository
+from shared.events.base import Tombstone
 from shared.events.pings import SystemPingSent
+from shared.events.registry import ContactPublished
 from shared.events.topics import Topic, topic_name
 from shared.kafka.clients import create_producer, ensure_topics
+from shared.kafka.codec import TOMBSTONE_ID, TOMBSTONE_SOURCE, headers_dict
 from shared.settings import ServiceSettings
 from shared.storage.inbox import Inbox, new_batch_id
 from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document
-from shared.storage.outbox import MARKERS, OUTBOX, STAMP, OutboxRelay, OutboxWriter
+from shared.storage.outbox import MARKERS, OUTBOX, STAMP, TOMBSTONE, OutboxRelay, OutboxWriter
 from shared.storage.repository import (
     APPLIED,
     ConcurrentModification,
@@ -389,3 +392,67 @@ async def test_a_marker_renewed_by_a_later_write_outlives_the_earlier_publicatio
 def _one(pair: tuple[Any, Any]) -> tuple[Any, list[Any]]:
     entity, event = pair
     return entity, [event]
+
+
+# --- tombstones ----------------------------------------------------------------------------------
+
+
+def contact_of(counter_id: str, email: str) -> ContactPublished:
+    """A record of the compacted contacts topic keyed like the counter (one partition)."""
+    return ContactPublished(
+        organization_id=counter_id,
+        organization_name="Contador",
+        contact_name="Ana",
+        contact_email=email,
+        occurred_at=NOW,
+    )
+
+
+async def test_a_tombstone_travels_in_the_write_and_is_published_in_order_as_a_null_value(
+    backend: Backend,
+) -> None:
+    repo = CounterRepository(backend.unit_of_work())
+    await repo.add(Counter("c1", 0), [contact_of("c1", "a@x.cl")])
+    removed = Tombstone(Topic.REGISTRY_CONTACTS, "c1")
+    await repo.save(Counter("c1", 1), 1, [contact_of("c1", "b@x.cl"), removed])
+    doc = await backend.db["counters"].find_one({"_id": "c1"})
+    assert doc is not None and doc["count"] == 1
+    order = sorted(doc[OUTBOX].values(), key=lambda entry: entry["seq"])
+    assert [e.get(TOMBSTONE, False) for e in order] == [False, False, True]
+    stored = order[-1]  # in the same write as the state, like an event
+    assert stored["key"] == "c1" and "data" not in stored and "type" not in stored
+    assert stored["topic"] == topic_name(Topic.REGISTRY_CONTACTS, backend.settings.topic_prefix)
+    assert await backend.db[MARKERS].count_documents({}) == 1
+
+    # Another process's write (no hint): the marker pass publishes it from the document.
+    other = OutboxWriter(backend.db, backend.settings, DocumentLocks(), atomic_filters=True)
+    await CounterRepository(UnitOfWork(other)).add(
+        Counter("c2", 0), [contact_of("c2", "c@x.cl"), Tombstone(Topic.REGISTRY_CONTACTS, "c2")]
+    )
+
+    await ensure_topics(backend.settings, [Topic.REGISTRY_CONTACTS])
+    producer = await started_producer(backend)
+    try:
+        assert await backend.relay.publish_hinted(producer) == 3
+        assert await backend.relay.publish_pending(producer) == 2
+    finally:
+        await producer.stop()
+    assert await backend.db[MARKERS].count_documents({}) == 0
+    records = await read_topic_async(stored["topic"], 5, seconds=20)
+    by_key: dict[bytes, list[Any]] = {}
+    for record in records:
+        by_key.setdefault(record.key, []).append(record)
+
+    def emails(key: bytes) -> list[str | None]:
+        return [json.loads(r.value)["contact_email"] if r.value else None for r in by_key[key]]
+
+    assert emails(b"c1") == ["a@x.cl", "b@x.cl", None]
+    assert emails(b"c2") == ["c@x.cl", None]
+    for record in (by_key[b"c1"][-1], by_key[b"c2"][-1]):
+        headers = headers_dict(record.headers)
+        assert not [name for name in headers if name.startswith("ce_")]  # no event
+        assert headers[TOMBSTONE_SOURCE] == backend.settings.event_source.encode()
+        assert headers[TOMBSTONE_ID]
+    await backend.relay.tidy()
+    doc = await backend.db["counters"].find_one({"_id": "c1"})
+    assert doc is not None and not doc[OUTBOX]  # removed after the ack, like the events

@@ -14,19 +14,34 @@ import pytest
 import yaml
 
 from shared.events import asyncapi
-from shared.events.asyncapi import DEAD_LETTER_MESSAGE, DOCUMENT_PATH, ROOT, channel_id
+from shared.events.asyncapi import (
+    DEAD_LETTER_MESSAGE,
+    DOCUMENT_PATH,
+    ROOT,
+    TOMBSTONE_MESSAGE,
+    channel_id,
+)
 from shared.events.base import EventContract
 from shared.events.catalog import ALL_CONTRACTS
 from shared.events.pings import SystemPingSent
 from shared.events.registry import (
     Actor,
     ConfirmationRequested,
+    ContactPublished,
     FieldChange,
     OrganizationSnapshot,
     OrganizationUpdated,
 )
-from shared.events.topics import DEAD_LETTER_TOPICS, PRIVATE_TOPICS, Topic
+from shared.events.topics import (
+    COMPACTED_TOPICS,
+    DEAD_LETTER_TOPICS,
+    PRIVATE_TOPICS,
+    TOPIC_SPECS,
+    Topic,
+)
+from shared.kafka.clients import topic_configs
 from shared.kafka.codec import to_record
+from shared.storage.outbox import entry_record
 
 SPEC_SCHEMA = Path(__file__).parent / "data" / "asyncapi-3.0.0.schema.json"
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
@@ -114,7 +129,8 @@ def test_every_contract_is_on_its_topics_channel() -> None:
         assert message["name"] == contract.ce_type()
         assert message["headers"]["properties"]["ce_type"]["const"] == contract.ce_type()
         assert message["payload"] == {"$ref": f"#/components/schemas/{contract.__name__}"}
-    on_channels = {m for c in channels.values() for m in c["messages"]} - {DEAD_LETTER_MESSAGE}
+    on_channels = {m for c in channels.values() for m in c["messages"]}
+    on_channels -= {DEAD_LETTER_MESSAGE, TOMBSTONE_MESSAGE}
     assert on_channels == {c.__name__ for c in ALL_CONTRACTS}
 
 
@@ -143,6 +159,53 @@ def test_confirmation_requested_marks_its_personal_data_and_secret() -> None:
         assert properties[field]["x-personal-data"] is True
     for field in ConfirmationRequested.SECRET_FIELDS:
         assert properties[field]["x-secret"] is True
+
+
+def test_contact_published_marks_its_personal_data() -> None:
+    message = document()["components"]["messages"]["ContactPublished"]
+    assert message["x-personal-data"] == sorted(ContactPublished.PERSONAL_FIELDS)
+    assert message["x-private"] is True and message["x-secret"] == []
+    channel = document()["channels"][channel_id(Topic.REGISTRY_CONTACTS)]
+    assert channel["x-private"] is True and channel["x-compacted"] is True
+
+
+def test_compacted_topics_carry_tombstones_and_say_how_they_are_compacted() -> None:
+    assert {Topic.REGISTRY_CONTACTS} == COMPACTED_TOPICS
+    for topic in Topic:
+        channel = document()["channels"][channel_id(topic)]
+        assert (TOMBSTONE_MESSAGE in channel["messages"]) == (topic in COMPACTED_TOPICS)
+        config = channel["bindings"]["kafka"].get("topicConfiguration", {})
+        assert (config.get("cleanup.policy") == ["compact"]) == (topic in COMPACTED_TOPICS)
+        # The document says what the topic is created with (shared.kafka.clients).
+        created = topic_configs(TOPIC_SPECS[topic])
+        assert {k: str(v) for k, v in config.items() if k != "cleanup.policy"} == {
+            k: v for k, v in created.items() if k != "cleanup.policy"
+        }
+    created = topic_configs(TOPIC_SPECS[Topic.REGISTRY_CONTACTS])
+    assert created["cleanup.policy"] == "compact" and "retention.ms" not in created
+    assert int(created["delete.retention.ms"]) >= 24 * 3600 * 1000  # a lagging reader sees it
+
+
+def test_a_real_tombstone_matches_its_message() -> None:
+    """What the outbox relay writes for a tombstone entry is what the document says."""
+    entry = {
+        "seq": 1,
+        "tombstone": True,
+        "topic": Topic.REGISTRY_CONTACTS.value,
+        "key": "org-1",
+        "source": "/articula/registry",
+        "time": NOW,
+        "correlation_id": "req-1",
+    }
+    record = entry_record("t1", entry)
+    assert record.value is None and record.key == b"org-1"
+    message = document()["components"]["messages"][TOMBSTONE_MESSAGE]
+    headers = {name: value.decode() for name, value in record.headers}
+    assert not any(name.startswith("ce_") for name in headers)
+    assert set(headers) <= set(message["headers"]["properties"])
+    assert schema_errors(against_document(message["headers"]), headers) == []
+    assert schema_errors(against_document(message["payload"]), None) == []
+    assert schema_errors(against_document(message["payload"]), {}) != []
 
 
 def test_private_topics_are_marked_and_personal_data_travels_only_on_them() -> None:

@@ -17,16 +17,18 @@ from aiokafka import TopicPartition
 from pymongo.errors import AutoReconnect
 
 from shared.events.pings import SystemPingSent
-from shared.events.registry import ApiClientRevoked
-from shared.kafka.codec import to_record
+from shared.events.registry import ApiClientRevoked, ContactPublished
+from shared.events.topics import Topic
+from shared.kafka.codec import to_record, tombstone_headers
 from shared.kafka.consumer import BatchProcessor
-from shared.kafka.handlers import Delivered, Subscription
+from shared.kafka.handlers import Delivered, Removed, Subscription
 from shared.settings import ServiceSettings
 from shared.storage.repository import Position, UnitOfWork
 
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
 TP0 = TopicPartition("articula.system.v1", 0)
 TP1 = TopicPartition("articula.system.v1", 1)
+CONTACTS = TopicPartition(Topic.REGISTRY_CONTACTS.value, 0)
 SETTINGS = ServiceSettings(
     service_name="events", consumer_max_attempts=3, consumer_retry_backoff_seconds=0
 )
@@ -35,7 +37,7 @@ SETTINGS = ServiceSettings(
 @dataclass
 class Record:
     key: bytes | None
-    value: bytes
+    value: bytes | None
     headers: list[tuple[str, bytes]]
     offset: int
 
@@ -233,3 +235,140 @@ async def test_an_outage_is_waited_out_never_dead_lettered() -> None:
     await processor.process({TP0: [record("a", 1)]})
     assert [m for m, _ in world.applied] == ["a"]
     assert world.dead.sent == []
+
+
+# --- tombstones (null values on a compacted topic) ------------------------------------------
+
+
+def contact(organization_id: str, email: str, offset: int) -> Record:
+    payload = ContactPublished(
+        organization_id=organization_id,
+        organization_name="Fundación Ejemplo",
+        contact_name="Ana",
+        contact_email=email,
+        occurred_at=NOW,
+    )
+    message = to_record(
+        payload,
+        ce_type=payload.ce_type(),
+        source="/articula/registry",
+        event_id=f"e-{email}",
+        key=organization_id,
+        time=NOW,
+    )
+    return Record(organization_id.encode(), message.value, list(message.headers.items()), offset)
+
+
+def tombstone(key: str | None, offset: int, *, tombstone_id: str | None = "t-1") -> Record:
+    """A tombstone as the outbox relay writes it (or, without an id, as any tool would)."""
+    headers = (
+        tombstone_headers(tombstone_id=tombstone_id, source="/articula/registry", time=NOW)
+        if tombstone_id
+        else {}
+    )
+    return Record(key.encode() if key else None, None, list(headers.items()), offset)
+
+
+def address_book(world: World, fail_on_tombstone: bool = False) -> Subscription[Any]:
+    """What the notifier keeps: the current contacts, forgotten on a tombstone."""
+    subscription: Subscription[Any] = Subscription()
+
+    @subscription.on(ContactPublished)
+    async def keep(event: Delivered[ContactPublished], uow: Any) -> None:
+        world.applied.append((f"contact:{event.payload.contact_email}", uow.applying))
+
+    @subscription.on_tombstone(Topic.REGISTRY_CONTACTS)
+    async def forget(removed: Removed, uow: Any) -> None:
+        if fail_on_tombstone:
+            raise ValueError("cannot forget")
+        assert removed.topic is Topic.REGISTRY_CONTACTS and uow.applying == removed.position
+        world.applied.append((f"forget:{removed.key}", uow.applying))
+
+    return subscription
+
+
+async def test_a_tombstone_goes_to_its_topics_handler_in_order_with_the_events() -> None:
+    world = World()
+    processor = world.processor(address_book(world))
+    records = [contact("org-1", "a@x.cl", 3), tombstone("org-1", 4), contact("org-2", "b@x.cl", 5)]
+    offsets = await processor.process({CONTACTS: records})
+    assert offsets == {CONTACTS: 6}
+    assert world.applied == [
+        ("contact:a@x.cl", Position(f"{CONTACTS.topic}#0", 3)),
+        ("forget:org-1", Position(f"{CONTACTS.topic}#0", 4)),
+        ("contact:b@x.cl", Position(f"{CONTACTS.topic}#0", 5)),
+    ]
+    assert world.dead.sent == []
+    assert "/articula/registry|t-1" in world.inbox.claims  # claimed like an event
+
+    await processor.process({CONTACTS: [tombstone("org-1", 4)]})  # redelivered
+    await processor.process({CONTACTS: [tombstone("org-1", 9)]})  # a relay that sent it twice
+    assert [m for m, _ in world.applied].count("forget:org-1") == 1
+
+
+async def test_a_tombstone_without_headers_is_known_by_its_position() -> None:
+    world = World()
+    processor = world.processor(address_book(world))
+    await processor.process({CONTACTS: [tombstone("org-1", 4, tombstone_id=None)]})
+    await processor.process({CONTACTS: [tombstone("org-1", 4, tombstone_id=None)]})
+    assert world.applied == [("forget:org-1", Position(f"{CONTACTS.topic}#0", 4))]
+    assert f"tombstone|{CONTACTS.topic}#0@4" in world.inbox.claims
+
+
+async def test_a_tombstone_on_a_topic_without_a_tombstone_handler_is_skipped() -> None:
+    world = World()
+    subscription: Subscription[Any] = Subscription()
+
+    @subscription.on(ContactPublished)
+    async def keep(event: Delivered[ContactPublished], uow: Any) -> None:
+        world.applied.append((event.payload.contact_email, uow.applying))
+
+    offsets = await world.processor(subscription).process(
+        {CONTACTS: [tombstone("org-1", 1), contact("org-2", "b@x.cl", 2)]}
+    )
+    assert offsets == {CONTACTS: 3}  # committed past it
+    assert world.dead.sent == [] and [m for m, _ in world.applied] == ["b@x.cl"]
+    assert world.inbox.claims.keys() == {"/articula/registry|e-b@x.cl"}
+
+
+async def test_a_null_value_is_no_longer_dead_lettered_as_malformed() -> None:
+    world = World()
+    empty = record("a", 1)
+    empty.value = None  # even with CloudEvents headers: no value, nothing to decode
+    offsets = await world.processor(one_at_a_time(world)).process(
+        {TP0: [empty, tombstone("p-x", 2), record("b", 3)]}
+    )
+    assert offsets == {TP0: 4}
+    assert world.dead.sent == []
+    assert [m for m, _ in world.applied] == ["b"]
+
+
+async def test_a_keyless_tombstone_is_malformed_and_a_failing_handler_dead_letters_it() -> None:
+    world = World()
+    await world.processor(address_book(world)).process({CONTACTS: [tombstone(None, 1)]})
+    assert [(o, reason) for o, reason, _ in world.dead.sent] == [(1, "malformed")]
+
+    world = World()
+    records = [tombstone("org-1", 1), contact("org-2", "b@x.cl", 2)]
+    await world.processor(address_book(world, fail_on_tombstone=True)).process({CONTACTS: records})
+    assert [(o, reason) for o, reason, _ in world.dead.sent] == [(1, "handler_failed")]
+    assert [m for m, _ in world.applied] == ["contact:b@x.cl"]
+    (dead,) = world.inbox.completed.values()
+    assert dead == ["/articula/registry|t-1"]
+
+
+def test_a_tombstone_handler_alone_subscribes_to_its_topic() -> None:
+    subscription: Subscription[Any] = Subscription()
+
+    @subscription.on_tombstone(Topic.REGISTRY_CONTACTS)
+    async def forget(removed: Removed, uow: Any) -> None: ...
+
+    assert subscription.topics == [Topic.REGISTRY_CONTACTS] and bool(subscription)
+    assert subscription.contracts == {}
+    other: Subscription[Any] = Subscription()
+    other.include(subscription)
+    assert other.tombstone_handler(Topic.REGISTRY_CONTACTS) is forget
+    with pytest.raises(ValueError, match="already has a tombstone handler"):
+        other.include(subscription)
+    with pytest.raises(ValueError, match="not compacted"):
+        subscription.on_tombstone(Topic.SYSTEM)(forget)

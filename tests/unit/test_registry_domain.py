@@ -37,12 +37,13 @@ from services.registry.domain.profile import (
     OrganizationCreate,
     OrganizationPatch,
 )
-from shared.events.base import EventContract
+from shared.events.base import EventContract, Outgoing, Tombstone
 from shared.events.catalog import ALL_CONTRACTS, by_type
 from shared.events.registry import (
     AccessChanged,
     Actor,
     ConfirmationRequested,
+    ContactPublished,
     FieldChange,
     OrganizationActivated,
     OrganizationConfirmed,
@@ -391,7 +392,7 @@ def test_register_creates_a_pending_organisation_with_hashed_token() -> None:
 
 
 def test_register_emits_registered_and_a_private_confirmation_request() -> None:
-    registered_event, request = registered().events
+    registered_event, request, contact = registered().events
     assert isinstance(registered_event, OrganizationRegistered)
     assert registered_event.aggregate_id() == "org-1"
     assert registered_event.topic is Topic.REGISTRY_ORGANIZATIONS
@@ -410,6 +411,30 @@ def test_register_emits_registered_and_a_private_confirmation_request() -> None:
     )
     assert request.expires_at == NOW + CONFIRMATION_TTL
     assert request.reason == "registration"
+    assert_contact(contact, "Fundación Ejemplo", OWNER_NAME, OWNER_EMAIL)
+
+
+def assert_contact(event: Outgoing, organization: str, name: str, email: str) -> None:
+    """The contacts topic's record: the organisation's contact as it is now, on the private
+    compacted topic, keyed by the organisation."""
+    assert isinstance(event, ContactPublished)
+    assert event.topic is Topic.REGISTRY_CONTACTS and event.topic in PRIVATE_TOPICS
+    assert TOPIC_SPECS[event.topic].compacted
+    assert event.aggregate_id() == "org-1" and event.organization_name == organization
+    assert (event.contact_name, event.contact_email) == (name, email)
+
+
+def test_contact_published_hides_personal_data_from_logs() -> None:
+    contact = registered().events[2]
+    assert isinstance(contact, ContactPublished) and contact.contact_phone is not None
+    for hidden in (OWNER_EMAIL, OWNER_NAME, contact.contact_phone):
+        assert hidden not in repr(contact)
+        assert hidden not in json.dumps(contact.safe_summary(), ensure_ascii=False)
+    assert contact.safe_summary()["organization_id"] == "org-1"
+    schema = ContactPublished.model_json_schema()["properties"]
+    for field in ("contact_name", "contact_email", "contact_phone"):
+        assert schema[field]["x-personal-data"] is True
+    assert {"contact_name", "contact_email", "contact_phone"} == ContactPublished.PERSONAL_FIELDS
 
 
 def test_register_generates_distinct_tokens_when_none_given() -> None:
@@ -608,7 +633,8 @@ def test_update_lists_changes_with_old_new_and_provenance() -> None:
     new = outcome.organization
     assert new.name == "Fundación Ejemplo Sur" and new.themes == ["pobreza", "vivienda"]
     assert new.updated_at == NOW and new.rut == org.rut
-    (event,) = outcome.events
+    event, contact = outcome.events  # a new name: the contacts topic hears it too
+    assert_contact(contact, "Fundación Ejemplo Sur", OWNER_NAME, OWNER_EMAIL)
     assert isinstance(event, OrganizationUpdated)
     assert event.changed_by == owner()
     assert [c.model_dump() for c in event.changes] == [
@@ -645,7 +671,9 @@ def test_update_redacts_personal_consent_and_free_text_fields() -> None:
     assert new.contact.phone is None
     assert new.consent is not None and not new.consent.publish_profile
     assert new.consent.publish_profile_updated_at == NOW and not new.listed
-    (event,) = outcome.events
+    event, contact = outcome.events
+    assert_contact(contact, "Fundación Ejemplo", OWNER_NAME, "nuevo.correo@ejemplo.cl")
+    assert isinstance(contact, ContactPublished) and contact.contact_phone is None
     assert isinstance(event, OrganizationUpdated)
     data = event.model_dump(mode="json")
     assert data["changes"] == [
@@ -728,8 +756,9 @@ def test_withdraw_erases_personal_data_and_keeps_the_fact() -> None:
     document = json.dumps(organization_document(gone), default=str, ensure_ascii=False)
     for personal in (OWNER_EMAIL, OWNER_NAME, OWNER_PHONE, "Juan"):
         assert personal not in document
-    event, access = outcome.events
+    event, access, tombstone = outcome.events
     assert_access(access, outcome.organization)
+    assert tombstone == Tombstone(Topic.REGISTRY_CONTACTS, "org-1")  # the contact is erased
     assert isinstance(event, WithdrawnEvent)
     assert event.previous_status == "active" and event.changed_by == owner()
     assert event.organization.status == "withdrawn"
@@ -740,16 +769,26 @@ def test_withdraw_erases_personal_data_and_keeps_the_fact() -> None:
 def test_pending_and_suspended_organisations_can_withdraw() -> None:
     assert registered().organization.withdraw(Actor(kind="staff", id=STAFF), NOW).events
     suspended = active().suspend("motivo", STAFF, NOW).organization
-    event, access = suspended.withdraw(owner(), NOW).events
+    event, access, tombstone = suspended.withdraw(owner(), NOW).events
     assert isinstance(access, AccessChanged) and access.key_hashes == () and not access.active
+    assert tombstone == Tombstone(Topic.REGISTRY_CONTACTS, "org-1")
     assert isinstance(event, WithdrawnEvent) and event.previous_status == "suspended"
 
 
 # --- events: no personal data outside ConfirmationRequested -----------------------------------
 
 
-def _every_event() -> list[EventContract]:
-    events: list[EventContract] = []
+def test_changes_that_leave_name_and_contact_alone_say_nothing_on_the_contacts_topic() -> None:
+    org = active()
+    patch = OrganizationPatch.model_validate({"themes": ["vivienda"], "description": "Otra."})
+    (event,) = org.update(patch, owner(), NOW).events
+    assert isinstance(event, OrganizationUpdated)
+    for outcome in (org.verify("estatutos", STAFF, NOW), org.suspend("motivo", STAFF, NOW)):
+        assert not [e for e in outcome.events if e.topic is Topic.REGISTRY_CONTACTS]
+
+
+def _every_event() -> list[Outgoing]:
+    events: list[Outgoing] = []
     first = registered()
     events += first.events
     pending = first.organization
@@ -782,7 +821,7 @@ def _every_event() -> list[EventContract]:
     return events
 
 
-def assert_access(access: EventContract, org: Organization) -> None:
+def assert_access(access: Outgoing, org: Organization) -> None:
     """The access event says which key hashes open the API for `org`, and whether they do."""
     assert isinstance(access, AccessChanged) and access.topic is Topic.REGISTRY_ACCESS
     assert access.principal_id == org.id and access.kind == "organization"
@@ -806,8 +845,12 @@ def test_no_event_but_confirmation_requested_carries_contact_data_or_secrets() -
     }
     secrets = [OWNER_EMAIL, OWNER_PHONE, "9 1234 5678", "pedro@ejemplo.cl", "Pedro", TOKEN]
     secrets += [API_KEY, hash_secret(TOKEN), hash_secret(API_KEY), "Juan", "8765"]
+    tombstones = [e for e in events if isinstance(e, Tombstone)]
+    assert tombstones == [Tombstone(Topic.REGISTRY_CONTACTS, "org-1")]  # carries only the id
+    private = [e for e in events if isinstance(e, ConfirmationRequested | ContactPublished)]
+    assert {e.topic for e in private} <= PRIVATE_TOPICS
     for event in events:
-        if isinstance(event, ConfirmationRequested):
+        if isinstance(event, ConfirmationRequested | ContactPublished | Tombstone):
             continue
         text = serialized(event)
         # The access topic carries API keys' hashes, on purpose and nothing else (the key never).
@@ -822,6 +865,8 @@ def test_no_event_but_confirmation_requested_carries_contact_data_or_secrets() -
 def test_every_event_round_trips_through_the_catalogue() -> None:
     catalogue = by_type(ALL_CONTRACTS)
     for event in _every_event():
+        if isinstance(event, Tombstone):
+            continue  # no event: nothing to decode
         contract = catalogue.get(event.ce_type())
         assert contract is type(event)
         assert contract.model_validate(event.model_dump(mode="json")) == event
@@ -847,7 +892,11 @@ def test_private_topic_is_short_lived_and_outlives_the_token() -> None:
     retention = timedelta(milliseconds=spec.retention_ms)  # configuration, not a measurement
     assert CONFIRMATION_TTL < retention <= timedelta(days=7)
     assert "private" in Topic.REGISTRY_NOTIFICATIONS.value
-    assert {Topic.REGISTRY_NOTIFICATIONS, Topic.EVENTS_PARTICIPANTS} == PRIVATE_TOPICS
+    assert {
+        Topic.REGISTRY_NOTIFICATIONS,
+        Topic.REGISTRY_CONTACTS,
+        Topic.EVENTS_PARTICIPANTS,
+    } == PRIVATE_TOPICS
 
 
 def test_actor_ids_cannot_be_emails() -> None:

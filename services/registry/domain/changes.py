@@ -1,5 +1,7 @@
 """What an organisation's change tells others: the fields that changed (personal, consent and
-free-text values redacted) and, when its keys or their validity changed, the access event."""
+free-text values redacted), when its keys or their validity changed the access event, and,
+on the private compacted contacts topic, its contact as it is now or a tombstone once it is
+erased."""
 
 from __future__ import annotations
 
@@ -9,12 +11,14 @@ from typing import TYPE_CHECKING, Any
 
 from services.registry.domain.lifecycle import REDACTED_FIELDS, OrganizationStatus
 from services.registry.domain.profile import PROFILE_FIELDS
-from shared.events.registry import AccessChanged, FieldChange
+from shared.events.base import Tombstone
+from shared.events.registry import AccessChanged, ContactPublished, FieldChange
+from shared.events.topics import Topic
 
 if TYPE_CHECKING:
     from services.registry.domain.organization import Organization
 
-__all__ = ["access_changes", "field_changes"]
+__all__ = ["access_changes", "contact_changes", "field_changes"]
 
 
 def _json_value(value: Any) -> Any:
@@ -47,6 +51,38 @@ def access_changes(
             key_hashes=hashes,
             active=active,
             changed_at=now,
+        ),
+    )
+
+
+def contact_changes(
+    before: Organization | None, after: Organization, now: datetime
+) -> tuple[ContactPublished | Tombstone, ...]:
+    """The contacts topic's record for this change: the contact as it is now when it or the
+    organisation's name changed (or the organisation is new, `before` None), a tombstone when
+    the contact was erased, nothing otherwise. Derived from the two states, so every change
+    that touches the contact (today: registration, a PATCH, withdrawal) says so."""
+
+    def addressed(org: Organization | None) -> tuple[Any, ...] | None:
+        if org is None or org.contact is None:
+            return None
+        contact = org.contact
+        return (org.name, contact.name, contact.email, contact.phone)
+
+    old, new = addressed(before), addressed(after)
+    if old == new:
+        return ()
+    if new is None:
+        return (Tombstone(Topic.REGISTRY_CONTACTS, after.id),)
+    assert after.contact is not None
+    return (
+        ContactPublished(
+            organization_id=after.id,
+            organization_name=after.name,
+            contact_name=after.contact.name,
+            contact_email=after.contact.email,
+            contact_phone=after.contact.phone,
+            occurred_at=now,
         ),
     )
 

@@ -6,7 +6,9 @@ update, and raises a ``RegistryError`` when the change is refused. The caller pe
 
 Lifecycle (``TRANSITIONS``): pending --confirm/activate--> active --suspend--> suspended
 --reinstate--> active; any of them --withdraw--> withdrawn, which is final. Verification is a
-mark, not a status. Withdrawal erases the contact person, the free-text description and every
+mark, not a status. The contact travels only on the private compacted contacts topic
+(``changes.contact_changes``: published on registration and whenever it or the name changes, a
+tombstone once erased). Withdrawal erases the contact person, the free-text description and every
 credential, reduces consent to the fact that terms were accepted (version and time, no person
 attached), and keeps the rest: the organisation's public identity and the fact and time of its
 withdrawal.
@@ -23,7 +25,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from services.registry.domain.changes import access_changes, field_changes
+from services.registry.domain.changes import access_changes, contact_changes, field_changes
 from services.registry.domain.credentials import (
     CONFIRMATION_TTL,
     hash_secret,
@@ -52,7 +54,7 @@ from services.registry.domain.profile import (
     UtcDatetime,
     check_year_founded,
 )
-from shared.events.base import EventContract
+from shared.events.base import Outgoing
 from shared.events.registry import (
     Actor,
     ConfirmationRequested,
@@ -133,10 +135,11 @@ class AuditEntry(BaseModel):
 
 @dataclass(frozen=True)
 class Outcome:
-    """Result of a change: the new state, the events to emit, and a secret to show once."""
+    """Result of a change: the new state, the events (and tombstones) to emit, and a secret to
+    show once."""
 
     organization: Organization
-    events: tuple[EventContract, ...] = ()
+    events: tuple[Outgoing, ...] = ()
     api_key: str | None = field(default=None, repr=False)
 
 
@@ -250,6 +253,7 @@ class Organization(ProfileFields):
                 organization_id=org.id, occurred_at=now, organization=org.snapshot()
             ),
             org._confirmation_requested(token, now, "registration"),
+            *contact_changes(None, org, now),
         )
         return Outcome(org, events)
 
@@ -375,7 +379,7 @@ class Organization(ProfileFields):
             changes=tuple(diff),
             changed_by=actor,
         )
-        return Outcome(org, (event,))
+        return Outcome(org, (event, *contact_changes(self, org, now)))
 
     def verify(
         self, reason: str, staff_id: str, now: datetime, *, verified: bool = True
@@ -469,7 +473,9 @@ class Organization(ProfileFields):
             changed_by=actor,
             previous_status=str(previous),
         )
-        return Outcome(org, (event, *access_changes(self, org, now)))
+        return Outcome(
+            org, (event, *access_changes(self, org, now), *contact_changes(self, org, now))
+        )
 
     # --- helpers ------------------------------------------------------------------------------
 

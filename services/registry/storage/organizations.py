@@ -28,7 +28,7 @@ from services.registry.domain.organization import (
 )
 from services.registry.storage.catalog import LiveCatalog
 from shared.auth import hash_secret
-from shared.events.base import EventContract
+from shared.events.base import Outgoing
 from shared.storage.mongo import Document
 from shared.storage.repository import DocumentRepository, UnitOfWork, Versioned
 
@@ -63,7 +63,7 @@ class OrganizationRepository(DocumentRepository[Organization]):
         if self.catalog is not None:
             self.catalog.written(entity, version)
 
-    async def add(self, entity: Organization, events: Iterable[EventContract] = ()) -> bool:
+    async def add(self, entity: Organization, events: Iterable[Outgoing] = ()) -> bool:
         try:
             return await super().add(entity, events)
         except DuplicateKeyError as exc:
@@ -73,7 +73,7 @@ class OrganizationRepository(DocumentRepository[Organization]):
             ) from exc
 
     async def save(
-        self, entity: Organization, version: int, events: Iterable[EventContract] = ()
+        self, entity: Organization, version: int, events: Iterable[Outgoing] = ()
     ) -> Versioned[Organization] | None:
         for record in entity.api_keys:  # before the organisation lists it (see the docstring)
             await self.keys.update_one(
