@@ -13,6 +13,7 @@ from services.notifier.domain.items import (
     results_item,
 )
 from services.notifier.settings import NotifierSettings
+from services.notifier.storage.projections import Contact
 from services.notifier.storage.unit_of_work import NotifierUnitOfWork
 from shared.events.commitments import CommitmentStatusChanged
 from shared.events.encuentros import (
@@ -27,8 +28,13 @@ from shared.events.encuentros import (
     RegistrationPromoted,
 )
 from shared.events.metrics import EvidencePublished, MatchFound
-from shared.events.registry import ConfirmationRequested, OrganizationWithdrawn
-from shared.kafka.handlers import Delivered, Subscription
+from shared.events.registry import (
+    ConfirmationRequested,
+    ContactPublished,
+    OrganizationWithdrawn,
+)
+from shared.events.topics import Topic
+from shared.kafka.handlers import Delivered, Removed, Subscription
 from shared.pings import pings_heard
 
 subscription: Subscription[NotifierUnitOfWork] = Subscription()
@@ -51,6 +57,26 @@ async def confirmation_requested(
     await application.request_confirmation(
         uow, event.payload, event.dedup_key, _settings(uow), event.payload.requested_at
     )
+
+
+@subscription.on(ContactPublished)
+async def contact_published(event: Delivered[ContactPublished], uow: NotifierUnitOfWork) -> None:
+    payload = event.payload
+    await application.keep_contact(
+        uow,
+        Contact(
+            organization_id=payload.organization_id,
+            organization_name=payload.organization_name,
+            name=payload.contact_name,
+            email=payload.contact_email,
+        ),
+    )
+
+
+@subscription.on_tombstone(Topic.REGISTRY_CONTACTS)
+async def contact_removed(removed: Removed, uow: NotifierUnitOfWork) -> None:
+    """The organisation withdrew (or its contact was erased): never written to again."""
+    await application.organization_gone(uow, removed.key)
 
 
 @subscription.on(OrganizationWithdrawn)
