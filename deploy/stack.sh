@@ -33,6 +33,8 @@ start_service() {
   export KAFKA_BOOTSTRAP_SERVERS="${KAFKA_BOOTSTRAP_SERVERS:-$ARTICULA_BIND:$KAFKA_PORT}"
   export MONGODB_URL="${MONGODB_URL:-mongodb://$ARTICULA_BIND:$FERRETDB_PORT}"
   export SMTP_URL="${SMTP_URL:-smtp://$ARTICULA_BIND:$MAILPIT_SMTP_PORT}"
+  # Local runs' webhook receivers listen on 127.0.0.1 (a deployment leaves this false).
+  export NOTIFIER_WEBHOOK_ALLOW_PRIVATE="${NOTIFIER_WEBHOOK_ALLOW_PRIVATE:-true}"
   COMPONENT=$s start_daemon "$s" env "${s^^}_HOST=$ARTICULA_BIND" "${s^^}_PORT=${SERVICE_PORTS[$s]}" \
     "$ROOT/.venv/bin/python" -m "services.$s"
 }
