@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 import structlog
 
 from services.notifier import webhooks
+from services.notifier.domain.activity import message_settled
 from services.notifier.domain.items import PublishedItem
 from services.notifier.domain.labels import need_label, offer_label
 from services.notifier.domain.messages import Message, MessageKind, MessageStatus, Recipient
@@ -291,17 +292,15 @@ async def erase_participant(
         found = await uow.messages.get(message.id)
         if found is None or found.entity.status is not MessageStatus.PENDING:
             continue
-        await uow.messages.save(
-            found.entity.model_copy(
-                update={
-                    "status": MessageStatus.DROPPED,
-                    "private": None,
-                    "finished_at": now,
-                    "last_error": "participante borrado",
-                }
-            ),
-            found.version,
+        dropped = found.entity.model_copy(
+            update={
+                "status": MessageStatus.DROPPED,
+                "private": None,
+                "finished_at": now,
+                "last_error": "participante borrado",
+            }
         )
+        await uow.messages.save(dropped, found.version, message_settled(dropped, now))
 
 
 # --- metrics ------------------------------------------------------------------------------------

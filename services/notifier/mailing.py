@@ -17,6 +17,7 @@ import structlog
 from prometheus_client import Counter
 
 from services.notifier.dispatcher import Channels
+from services.notifier.domain.activity import message_settled
 from services.notifier.domain.messages import Message, MessageKind, MessageStatus, mask_email
 from services.notifier.mailer import PermanentFailure, compose
 from services.notifier.rendering import Attachment, render
@@ -97,20 +98,18 @@ async def send_message(
             message.model_copy(update={"attempts": attempts, "last_error": error}), version
         )
         return now + timedelta(seconds=schedule[attempts - 1])
-    await uow.messages.save(
-        message.model_copy(
-            update={
-                "status": MessageStatus.SENT,
-                "attempts": attempts,
-                "sent_at": now,
-                "finished_at": now,
-                "recipient_masked": mask_email(to_email),
-                "private": None,
-                "last_error": None,
-            }
-        ),
-        version,
+    sent = message.model_copy(
+        update={
+            "status": MessageStatus.SENT,
+            "attempts": attempts,
+            "sent_at": now,
+            "finished_at": now,
+            "recipient_masked": mask_email(to_email),
+            "private": None,
+            "last_error": None,
+        }
     )
+    await uow.messages.save(sent, version, message_settled(sent, now))
     MAILS.labels(message.kind, MessageStatus.SENT).inc()
     log.info("mail_sent", message=message.id, kind=message.kind, attempts=attempts)
     return None
@@ -127,12 +126,10 @@ async def _finish(
 ) -> None:
     MAILS.labels(message.kind, status).inc()
     log.info("mail_not_sent", message=message.id, kind=message.kind, status=status, error=error)
-    await uow.messages.save(
-        message.model_copy(
-            update={"status": status, "finished_at": now, "private": None, "last_error": error}
-        ),
-        version,
+    finished = message.model_copy(
+        update={"status": status, "finished_at": now, "private": None, "last_error": error}
     )
+    await uow.messages.save(finished, version, message_settled(finished, now))
 
 
 async def _gather(

@@ -17,7 +17,9 @@ from services.notifier.dispatcher import Channels, Dispatcher, JobHandler
 from services.notifier.mailer import SmtpMailer
 from services.notifier.reminders import expand_reminder
 from services.notifier.settings import NotifierSettings
-from services.notifier.storage.messages import MAIL_JOB
+from services.notifier.storage.deliveries import DELIVERIES
+from services.notifier.storage.messages import MAIL_JOB, MESSAGES
+from services.notifier.storage.subscriptions import SUBSCRIPTIONS
 from services.notifier.storage.unit_of_work import NotifierUnitOfWork, notifier_unit_of_work
 from shared import access
 from shared.runtime import Runtime, ServiceSpec, create_service_app
@@ -64,6 +66,8 @@ def create_app(settings: NotifierSettings | None = None) -> FastAPI:
             notifications.router,
             access.router,
         ],
+        # Its own events (`shared.events.notifier`) go out with these documents' writes.
+        outbox_collections=[SUBSCRIPTIONS, DELIVERIES, MESSAGES],
         unit_of_work=notifier_unit_of_work,
         on_startup=_on_startup,
         settings=settings or NotifierSettings(),

@@ -14,10 +14,17 @@ import base64
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from typing import Literal
 
 import structlog
 
 from services.notifier.dispatcher import Channels
+from services.notifier.domain.activity import (
+    delivery_settled,
+    subscription_changed,
+    subscription_created,
+    subscription_deleted,
+)
 from services.notifier.domain.deliveries import (
     PING,
     Delivery,
@@ -84,7 +91,7 @@ async def create(
     if body.webhook_url is not None:
         await _checked_url(body.webhook_url, settings)
     subscription = Subscription.create(_new_id(), owner.kind, owner.id, body, new_secret(), now)
-    await uow.subscriptions.add(subscription)
+    await uow.subscriptions.add(subscription, [subscription_created(subscription, now)])
     log.info("subscription_created", subscription=subscription.id, owner_kind=owner.kind)
     return subscription
 
@@ -96,7 +103,7 @@ async def load(
     its owner (403 for staff who are not)."""
     who = subscriber(caller)
     found = await uow.subscriptions.get(subscription_id)
-    if found is None:
+    if found is None or found.entity.deleted_at is not None:
         raise NotFound(_NOT_FOUND)
     mine = found.entity.owned_by(who.kind, who.id)
     if not (mine or who.is_staff):
@@ -129,15 +136,24 @@ async def patch(
     if "webhook_url" in body.model_fields_set and body.webhook_url is not None:
         await _checked_url(body.webhook_url, settings)
     changed = found.entity.patched(body, now)
-    await uow.subscriptions.save(changed, found.version)
+    change: Literal["updated", "disabled"] = (
+        "disabled" if found.entity.active and not changed.active else "updated"
+    )
+    await uow.subscriptions.save(
+        changed, found.version, [subscription_changed(changed, change, now)]
+    )
     log.info("subscription_changed", subscription=changed.id, status=changed.status)
     return changed
 
 
-async def delete(uow: NotifierUnitOfWork, subscription_id: str, caller: Principal) -> None:
-    """Gone at once; its pending deliveries fail when their turn comes (not attempted)."""
+async def delete(
+    uow: NotifierUnitOfWork, subscription_id: str, caller: Principal, now: datetime
+) -> None:
+    """Gone at once (404 from now on, its URL, address and secrets erased; the fact is kept
+    and published); its pending deliveries fail when their turn comes (not attempted)."""
     found = await load(uow, subscription_id, caller)
-    await uow.subscriptions.remove(found.entity.id)
+    deleted = found.entity.deleted(now)
+    await uow.subscriptions.save(deleted, found.version, [subscription_deleted(deleted, now)])
     log.info("subscription_deleted", subscription=found.entity.id)
 
 
@@ -153,7 +169,9 @@ async def rotate_secret(
     secret = new_secret()
     overlap = timedelta(hours=settings.secret_overlap_hours)
     rotated = found.entity.rotated(secret, now, overlap)
-    await uow.subscriptions.save(rotated, found.version)
+    await uow.subscriptions.save(
+        rotated, found.version, [subscription_changed(rotated, "secret_rotated", now)]
+    )
     log.info("subscription_secret_rotated", subscription=subscription_id)
     return rotated
 
@@ -183,7 +201,7 @@ async def ping(
     )
     outcome = await attempt(channels, subscription, delivery, now)
     done = settled(recorded(delivery, outcome, now), outcome, now)
-    await uow.deliveries.add(done)
+    await uow.deliveries.add(done, delivery_settled(done, now))
     log.info(
         "webhook_pinged",
         subscription=subscription.id,

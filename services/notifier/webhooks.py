@@ -26,6 +26,7 @@ import structlog
 from standardwebhooks.webhooks import Webhook
 
 from services.notifier.dispatcher import Channels
+from services.notifier.domain.activity import delivery_settled, subscription_changed
 from services.notifier.domain.deliveries import (
     Delivery,
     DeliveryStatus,
@@ -247,7 +248,7 @@ async def deliver(
     if owner is None or not owner.entity.active or not owner.entity.webhook_url:
         reason = (
             "suscripción eliminada"
-            if owner is None
+            if owner is None or owner.entity.deleted_at is not None
             else "suscripción desactivada"
             if not owner.entity.active
             else "la suscripción ya no tiene webhook_url"
@@ -260,7 +261,7 @@ async def deliver(
                 "updated_at": now,
             }
         )
-        await uow.deliveries.save(failed, version)
+        await _save(uow, failed, version, now)
         log.info("webhook_not_attempted", delivery=delivery.id, reason=reason)
         return None
     subscription = owner.entity
@@ -276,21 +277,26 @@ async def deliver(
         error=outcome.error,
     )
     if outcome.delivered:
-        await uow.deliveries.save(settled(after, outcome, now), version)
+        await _save(uow, settled(after, outcome, now), version, now)
         return None
     if outcome.gone:
-        await uow.deliveries.save(settled(after, outcome, now), version)
+        await _save(uow, settled(after, outcome, now), version, now)
         await disable(uow, subscription.id, GONE_REASON, settings, now, cause=delivery.id)
         return None
     wait = retry_due(settings.webhook_retry_schedule_seconds, after.run_attempts)
     if wait is None:
-        await uow.deliveries.save(settled(after, outcome, now), version)
+        await _save(uow, settled(after, outcome, now), version, now)
         reason = f"{after.run_attempts} intentos fallidos; el último: {after.last_error}"
         await disable(uow, subscription.id, reason, settings, now, cause=delivery.id)
         return None
     due = now + timedelta(seconds=wait)
-    await uow.deliveries.save(after.model_copy(update={"next_attempt_at": due}), version)
+    await _save(uow, after.model_copy(update={"next_attempt_at": due}), version, now)
     return due
+
+
+async def _save(uow: NotifierUnitOfWork, delivery: Delivery, version: int, now: datetime) -> None:
+    """Save a delivery, with its `DeliverySettled` when this write settles it."""
+    await uow.deliveries.save(delivery, version, delivery_settled(delivery, now))
 
 
 async def disable(
@@ -308,7 +314,9 @@ async def disable(
         if found is None or not found.entity.active:
             return
         try:
-            await uow.subscriptions.save(found.entity.disabled(reason, now), found.version)
+            disabled = found.entity.disabled(reason, now)
+            changed = subscription_changed(disabled, "disabled", now)
+            await uow.subscriptions.save(disabled, found.version, [changed])
         except ConcurrentModification:
             continue
         break

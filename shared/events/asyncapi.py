@@ -53,6 +53,7 @@ PUBLISHERS: dict[str, str] = {
     "system": "registry",
     "events": "events",
     "metrics": "metrics",
+    "notifier": "notifier",
 }
 
 HEADER = (

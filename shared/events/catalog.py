@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from shared.events import commitments, encuentros, metrics, pings, registry
+from shared.events import commitments, encuentros, metrics, notifier, pings, registry
 from shared.events.base import EventContract
 
 ALL_CONTRACTS: tuple[type[EventContract], ...] = (
@@ -53,6 +53,7 @@ ALL_CONTRACTS: tuple[type[EventContract], ...] = (
     metrics.MeasurementReviewed,
     metrics.WorkPlanSet,
     metrics.EvidencePublished,
+    *notifier.NOTIFIER_EVENTS,
 )
 
 

@@ -27,6 +27,7 @@ class Topic(StrEnum):
     METRICS_MATCHES = "articula.metrics.matches.v1"
     METRICS_PROGRAMMES = "articula.metrics.programmes.v1"
     METRICS_EVIDENCE = "articula.metrics.evidence.v1"
+    NOTIFIER_ACTIVITY = "articula.notifier.activity.v1"
     DLQ_REGISTRY = "articula.dlq.registry.v1"
     DLQ_EVENTS = "articula.dlq.events.v1"
     DLQ_METRICS = "articula.dlq.metrics.v1"
@@ -176,6 +177,16 @@ TOPIC_SPECS: dict[Topic, TopicSpec] = {
         key="programme id",
         partitions=3,
         retention_ms=-1,
+    ),
+    # Operational history, not evidence: a year is what an operator looks back on.
+    Topic.NOTIFIER_ACTIVITY: TopicSpec(
+        description="What the notifier did: funders' subscriptions created, changed or deleted "
+        "(what they follow and their status; never a webhook URL, an e-mail address or a "
+        "secret), and each webhook delivery and e-mail message once settled (kind, outcome, "
+        "attempts; never a recipient).",
+        key="subscription id (message id for e-mail)",
+        partitions=3,
+        retention_ms=YEAR_MS,
     ),
     Topic.DLQ_REGISTRY: TopicSpec(
         description=_dead_letters("registry"), key=_DLQ_KEY, partitions=1, retention_ms=YEAR_MS

@@ -212,7 +212,7 @@ async def patch_subscription(
     openapi_extra=KEY_REQUIRED,
 )
 async def delete_subscription(subscription_id: str, uow: UoW, caller: Caller) -> Response:
-    await subscriptions.delete(uow, subscription_id, caller)
+    await subscriptions.delete(uow, subscription_id, caller, now())
     return Response(status_code=204)
 
 

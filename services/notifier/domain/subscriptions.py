@@ -162,6 +162,7 @@ class Subscription(BaseModel):
     previous_secret_expires_at: UtcDatetime | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime
+    deleted_at: UtcDatetime | None = None  # deleted: kept as the fact, without its channels
 
     @property
     def filter(self) -> ItemFilter:
@@ -243,6 +244,23 @@ class Subscription(BaseModel):
                 "status": SubscriptionStatus.DISABLED,
                 "disabled_reason": reason[:500],
                 "updated_at": now,
+            }
+        )
+
+    def deleted(self, now: datetime) -> Subscription:
+        """What stays of a deleted subscription: its id, owner and filters, disabled, without
+        its webhook URL, e-mail address or secrets (404 to everyone from now on)."""
+        return self.model_copy(
+            update={
+                "status": SubscriptionStatus.DISABLED,
+                "disabled_reason": "Eliminada.",
+                "webhook_url": None,
+                "email": None,
+                "secret": "",
+                "previous_secret": None,
+                "previous_secret_expires_at": None,
+                "updated_at": now,
+                "deleted_at": now,
             }
         )
 

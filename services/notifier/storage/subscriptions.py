@@ -34,7 +34,7 @@ class SubscriptionRepository(DocumentRepository[Subscription]):
         self, owner_id: str | None, before: tuple[datetime, str] | None, limit: int
     ) -> list[Subscription]:
         """Newest first, after the cursor's (created_at, id); one owner's, or everyone's."""
-        conditions: list[Document] = []
+        conditions: list[Document] = [{"deleted_at": None}]  # null or absent: not deleted
         if owner_id is not None:
             conditions.append({"owner_id": owner_id})
         if before is not None:
@@ -47,10 +47,6 @@ class SubscriptionRepository(DocumentRepository[Subscription]):
                     ]
                 }
             )
-        query: Document = {"$and": conditions} if conditions else {}
+        query: Document = {"$and": conditions}
         cursor = self.collection.find(query).sort([("created_at", -1), ("_id", -1)]).limit(limit)
         return [self.entity_of(doc) async for doc in cursor]
-
-    async def remove(self, subscription_id: str) -> bool:
-        result = await self.collection.delete_one({"_id": subscription_id})
-        return result.deleted_count > 0
