@@ -121,6 +121,12 @@ READING = [
     "buckets held in memory (a few MiB), as the registry holds its catalogue. An encuentro's "
     "figures read its organisations one by one (`get_many`): flat in the registry's size, "
     "linear in the encuentro's organisations.",
+    "- *Notifier.* A webhook delivery and an e-mail are each one job on the schedule, run as "
+    "a sequence of single-document round trips (claim, reads, save, delete: 6 to 7 FerretDB "
+    "commands each), 20 jobs at once in batches of 100: those round trips' CPU (pymongo in the "
+    "notifier, FerretDB) bound the fan-out; e-mail is bound by the notifier's own CPU "
+    "(composing with the `email` package, a new SMTP connection per message with aiosmtplib's "
+    "`getfqdn` in a thread, the same round trips). Its section says what would cut both.",
 ]
 
 

@@ -476,6 +476,7 @@ def report(fans: list[Round], mails: list[Round], lat: Latency, load: str) -> Se
         lines += fan.watch.profile_lines(NOTIFIER, fan.count, FAN_OUT_FOCUS, what="delivery")
     if mail.watch:
         lines += mail.watch.profile_lines(NOTIFIER, mail.count, MAIL_FOCUS, what="e-mail")
+    lines += ["", *READING]
     got = len(lat.seconds)
     lines += [
         "",
@@ -517,6 +518,50 @@ def report(fans: list[Round], mails: list[Round], lat: Latency, load: str) -> Se
         f"→ dispatcher's job {_pp(lat.dispatch)}, job → receiver {_pp(lat.post)}. |",
     ]
     return Section(lines, summary)
+
+
+READING = [
+    "*Fan-out.* A delivery is one job, and a job is a sequence of single-document round trips, "
+    "one after the other: the claim (`JobQueue.claim`, a compare-and-set that on FerretDB is a "
+    "read by `_id` and an update), the delivery read, its subscription read, the POST, the "
+    "delivery's save (again a read and an update) and the job's delete: 7 FerretDB commands "
+    "per delivery where the raw baseline sends none. 20 jobs run at once, and `run_due` "
+    "gathers a batch of 100, so each batch waits for its slowest job before the next `due` "
+    "scan. pymongo is about half of this process's samples (`PyMongoProtocol.write` the "
+    "busiest function), FerretDB uses more CPU than the notifier, and the POST itself "
+    "(`attempt`: URL check, signing, httpx) is under a fifth; with the other stacks' tests "
+    "the machine's two cores are all in use, so the figure is the CPU of those round trips. "
+    "(py-spy's layer `HTTP server: … anyio` is httpx's transport here: httpcore runs on anyio; "
+    "no server runs in this process.) What would raise it (not changed here): carry what an "
+    "attempt needs in the job's document (the delivery's body and subscription id), so that "
+    "the `due` scan of the small `jobs` collection replaces the delivery read; read the active "
+    "subscriptions once per pass (one scan, as `fan_out` does) instead of one per delivery; "
+    "claim a pass's jobs with one `update_many` and delete them with one `delete_many` (the "
+    "`jobs` collection holds only what is due, so their scans stay cheap); save the settled "
+    "deliveries with one `bulk_write` of updates by `_id`; and start a job as soon as a slot "
+    "frees rather than per batch of 100: about two commands per delivery instead of seven.",
+    "",
+    "*E-mail.* This process's CPU bounds it: about 10 ms per e-mail, a core's worth at about "
+    "100 a second, and the dispatcher renders, composes and sends in the event loop. "
+    "`compose` (the standard library's `email` package building and folding the headers; its "
+    "`_header_value_parser` holds the busiest functions) is about a fifth of the samples, "
+    "`SmtpMailer.send` about a sixth: a new SMTP connection per message (connect, EHLO, MAIL, "
+    "RCPT, DATA, QUIT), and for each connection aiosmtplib runs `socket.getfqdn` in a worker "
+    "thread for its EHLO name (the thread hand-offs in the profile); the job's round trips "
+    "(claim, the message's read and save, the delete) about a quarter, the templates (`render`) "
+    "under a tenth. The raw baselines send messages rendered and composed beforehand. What "
+    "would raise it (not changed here): `SmtpMailer` keeping a few connections open and "
+    "reusing them (kept-open connections beat `aiosmtplib.send` against this loopback Mailpit "
+    "in most rounds, and a real provider with STARTTLS makes a connection far dearer), a "
+    "`local_hostname` for EHLO (no `getfqdn` thread per connection), and the round trips of a "
+    "job cut as for webhooks.",
+    "",
+    "*Latency.* At light load the path is short and nothing waits for a poll: the consumer's "
+    "`getmany` returns as soon as a record arrives, the handler writes the feed item, scans "
+    "the active subscriptions, inserts the delivery and its job and completes the inbox batch, "
+    "and the job's insert wakes the dispatcher at once (`WORK_ARRIVED`). The p99 comes from "
+    "one of those round trips delayed by the machine's other load.",
+]
 
 
 def _parts() -> list[str]:
