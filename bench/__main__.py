@@ -9,7 +9,7 @@ import time
 
 import psutil
 
-from bench import endtoend, events, metrics, pipeline, registry, skeleton
+from bench import endtoend, events, metrics, notifier, pipeline, registry, skeleton
 from bench.common import ROOT, Section, machine_description
 
 SETTINGS = (
@@ -33,8 +33,10 @@ SETTINGS = (
     "`BENCH_METRICS_REBUILD_EVENTS` (instead, a number of events), `BENCH_METRICS_SIZES` "
     "(1000,100000 organisations for the reads), `BENCH_METRICS_DAYS` (730), "
     "`BENCH_METRICS_READS` (20 of each query per size), `BENCH_METRICS_READ_SECONDS` (5 per "
-    "size, then fewer, at least 3). Ports: the `BENCH_*_PORT` variables of "
-    "`deploy/bench.sh`, which also runs one module against a running bench stack "
+    "size, then fewer, at least 3); the notifier's (section 6): `BENCH_NOTIFIER_SUBSCRIPTIONS` "
+    "(200 webhook subscriptions), `BENCH_NOTIFIER_MAILS` (300), `BENCH_NOTIFIER_ROUNDS` (3), "
+    "`BENCH_NOTIFIER_LATENCY_EVENTS` (40, one every 200 ms). Ports: the `BENCH_*_PORT` "
+    "variables of `deploy/bench.sh`, which also runs one module against a running bench stack "
     "(`deploy/bench.sh up`, `deploy/bench.sh run pipeline`, `deploy/bench.sh down`)."
 )
 
@@ -119,6 +121,12 @@ READING = [
     "buckets held in memory (a few MiB), as the registry holds its catalogue. An encuentro's "
     "figures read its organisations one by one (`get_many`): flat in the registry's size, "
     "linear in the encuentro's organisations.",
+    "- *Notifier.* A webhook delivery and an e-mail are each one job on the schedule, run as "
+    "a sequence of single-document round trips (claim, reads, save, delete: 6 to 7 FerretDB "
+    "commands each), 20 jobs at once in batches of 100: those round trips' CPU (pymongo in the "
+    "notifier, FerretDB) bound the fan-out; e-mail is bound by the notifier's own CPU "
+    "(composing with the `email` package, a new SMTP connection per message with aiosmtplib's "
+    "`getfqdn` in a thread, the same round trips). Its section says what would cut both.",
 ]
 
 
@@ -169,6 +177,7 @@ def main() -> None:
         ("delivery", lambda: Section(skeleton.main())),
         ("events", events.main),  # after the others: a stack started minutes ago (its set-up)
         ("metrics", metrics.main),  # on topics and databases of its own prefixes
+        ("notifier", notifier.main),  # likewise
     ):
         quiet = wait_for_quiet(quiet_limit)
         began = time.monotonic()

@@ -5,8 +5,8 @@
 # Usage: deploy/bench.sh            the whole run (fresh data, every benchmark, stack stopped)
 #        deploy/bench.sh up         only the fresh stack, left running (for quick iterations)
 #        deploy/bench.sh run MOD    `python -m bench.MOD` against the running stack (prints it;
-#                                   MOD: pipeline, registry, endtoend, skeleton, events or
-#                                   metrics)
+#                                   MOD: pipeline, registry, endtoend, skeleton, events,
+#                                   metrics or notifier)
 #        deploy/bench.sh down       stop it
 # Every port can be moved with BENCH_* variables (below) when another stack holds one.
 export ARTICULA_INSTANCE=bench
