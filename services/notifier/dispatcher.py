@@ -65,17 +65,21 @@ class Dispatcher:
         self._running: set[str] = set()
 
     async def run_forever(self) -> None:
-        while True:
-            WORK_ARRIVED.clear()
-            try:
-                ran = await self.run_due()
-            except Exception:
-                log.exception("dispatch_pass_failed")
-                ran = 0
-            if ran:
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(WORK_ARRIVED.wait(), self.poll_seconds)
+        wake = WORK_ARRIVED.listener()
+        try:
+            while True:
+                wake.clear()
+                try:
+                    ran = await self.run_due()
+                except Exception:
+                    log.exception("dispatch_pass_failed")
+                    ran = 0
+                if ran:
+                    continue
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), self.poll_seconds)
+        finally:
+            WORK_ARRIVED.forget(wake)
 
     async def run_due(self) -> int:
         """Run every job due now (one batch); how many ran."""

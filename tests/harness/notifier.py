@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import os
+from datetime import UTC, date, datetime
 from typing import Any
 
+from shared.events.metrics import EvidencePublished
 from tests.harness.mailpit import MailpitClient
 from tests.harness.processes import ServiceProcess, Stack
 
@@ -56,3 +58,32 @@ def attachment(message: dict[str, Any], filename: str) -> bytes:
             return await mailpit.attachment(str(message["ID"]), str(part["PartID"]))
 
     return asyncio.run(read())
+
+
+def evidence_event(**overrides: Any) -> EvidencePublished:
+    """An approved measurement as the metrics service publishes it (education, Biobío)."""
+    fields: dict[str, Any] = {
+        "evidence_id": "prg_1-m1",
+        "programme_id": "prg_1",
+        "programme_name": "Escuelas abiertas",
+        "organization_id": "org_1",
+        "indicator_id": "prg_1-i1",
+        "indicator_name": "Estudiantes que completan el taller",
+        "level": "output",
+        "unit": "personas",
+        "direction": "increase",
+        "baseline_value": 0,
+        "target_value": 100,
+        "value": 42,
+        "actual": 42,
+        "progress_percent": 42,
+        "period_start": date(2026, 1, 1),
+        "period_end": date(2026, 2, 28),
+        "source": "Registro de asistencia",
+        "evidence_level": "self_reported",
+        "themes": ("educacion",),
+        "regions": ("CL-BI",),
+        "macrozones": ("centro_sur",),
+        "published_at": datetime.now(UTC),
+    }
+    return EvidencePublished(**{**fields, **overrides})

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from tests.harness.app import served_routes
-from tests.harness.authz import policy
+from tests.harness.authz import check_row, policy
 from tests.harness.processes import STAFF, Stack, eventually, running
 from tests.harness.registry import bearer, issue_key, register_active, registration, settled_client
 from tests.integration.test_metrics_programmes import (
@@ -161,13 +161,10 @@ def test_every_route_has_a_row() -> None:
 
 @pytest.mark.parametrize(("method", "route"), list(ROWS))
 def test_who_may_call_what(world: World, method: str, route: str) -> None:
-    expected = ROWS[(method, route)]
-    found: dict[str, int] = {}
-    answers: dict[str, str] = {}
-    for caller in CALLERS:
-        path, body = _request(world, method, route)
-        r = world.http.request(method, path, json=body, headers=world.headers[caller])
-        found[caller], answers[caller] = r.status_code, r.text[:300]
-        if r.status_code in (401, 403):
-            assert r.headers["content-type"].startswith("application/problem+json")
-    assert found == expected, {c: answers[c] for c in CALLERS if found[c] != expected[c]}
+    check_row(
+        world.http,
+        method,
+        ROWS[(method, route)],
+        world.headers,
+        lambda _: _request(world, method, route),
+    )

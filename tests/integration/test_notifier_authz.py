@@ -13,7 +13,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
 from typing import Any
 
 import httpx
@@ -22,9 +21,9 @@ import pytest
 from shared.events.metrics import EvidencePublished
 from shared.events.topics import Topic
 from tests.harness.app import served_routes
-from tests.harness.authz import policy
+from tests.harness.authz import check_row, policy
 from tests.harness.kafka import contract_record, produce_raw
-from tests.harness.notifier import notifier_service
+from tests.harness.notifier import evidence_event, notifier_service
 from tests.harness.processes import STAFF, Stack, eventually, running
 from tests.harness.registry import bearer, issue_key, register_active, registration, settled_client
 
@@ -78,29 +77,8 @@ class World:
 
 
 def _evidence() -> EvidencePublished:
-    return EvidencePublished(
-        evidence_id="prog_authz-m1",
-        programme_id="prog_authz",
-        programme_name="Programa de prueba",
-        organization_id="org_authz",
-        indicator_id="prog_authz-i1",
-        indicator_name="Personas formadas",
-        level="output",
-        unit="personas",
-        direction="increase",
-        baseline_value=0,
-        target_value=100,
-        value=40,
-        actual=40,
-        progress_percent=40,
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 6, 30),
-        source="Registro de asistencia",
-        evidence_level="self_reported",
-        themes=("educacion",),
-        regions=("CL-RM",),
-        macrozones=("centro_sur",),
-        published_at=datetime.now(UTC),
+    return evidence_event(
+        evidence_id="prog_authz-m1", programme_id="prog_authz", regions=("CL-RM",)
     )
 
 
@@ -173,13 +151,10 @@ def test_every_route_has_a_row() -> None:
 
 @pytest.mark.parametrize(("method", "route"), list(ROWS))
 def test_who_may_call_what(world: World, method: str, route: str) -> None:
-    expected = ROWS[(method, route)]
-    found: dict[str, int] = {}
-    answers: dict[str, str] = {}
-    for caller in CALLERS:
-        path, body = _request(world, method, route)
-        r = world.http.request(method, path, json=body, headers=world.headers[caller])
-        found[caller], answers[caller] = r.status_code, r.text[:300]
-        if r.status_code in (401, 403):
-            assert r.headers["content-type"].startswith("application/problem+json")
-    assert found == expected, {c: answers[c] for c in CALLERS if found[c] != expected[c]}
+    check_row(
+        world.http,
+        method,
+        ROWS[(method, route)],
+        world.headers,
+        lambda _: _request(world, method, route),
+    )

@@ -20,12 +20,12 @@ from services.notifier.settings import NotifierSettings
 from shared.events.base import EventContract
 from shared.events.commitments import CommitmentStatusChanged
 from shared.events.encuentros import Agreement, EncuentroResultsPublished, EncuentroSnapshot
-from shared.events.metrics import EvidencePublished
 from shared.events.registry import Actor
 from shared.events.topics import Topic
 from shared.kafka.clients import ensure_topics
 from tests.harness.app import app_in_process, settings_for
 from tests.harness.kafka import contract_record, produce_raw
+from tests.harness.notifier import evidence_event
 from tests.harness.processes import Stack, eventually
 
 pytestmark = pytest.mark.integration
@@ -35,28 +35,11 @@ STAFF_ACTOR = Actor(kind="staff", id="staff:feeds")
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 TOPICS = [Topic.METRICS_EVIDENCE, Topic.EVENTS_ENCUENTROS, Topic.EVENTS_COMMITMENTS]
 
-EVIDENCE = EvidencePublished(
+EVIDENCE = evidence_event(
     evidence_id="mea_feed_1",
     programme_id="prg_feed",
-    programme_name="Escuelas abiertas",
     organization_id="org_feed_1",
     indicator_id="ind_feed",
-    indicator_name="Estudiantes que completan el taller",
-    level="output",
-    unit="personas",
-    direction="increase",
-    baseline_value=0,
-    target_value=100,
-    value=42,
-    actual=42,
-    progress_percent=42,
-    period_start=date(2026, 1, 1),
-    period_end=date(2026, 2, 28),
-    source="Registro de asistencia",
-    evidence_level="administrative",
-    themes=("educacion",),
-    regions=("CL-BI",),
-    macrozones=("centro_sur",),
     published_at=NOW - timedelta(hours=3),
 )
 RESULTS = EncuentroResultsPublished(

@@ -14,7 +14,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -25,13 +25,13 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from services.notifier.main import create_app
 from services.notifier.settings import NotifierSettings
 from shared.auth import hash_secret
-from shared.events.metrics import EvidencePublished
 from shared.events.registry import AccessChanged
 from shared.events.topics import Topic
 from shared.kafka.codec import to_record
 from shared.reference.territory import REGION_CODES
 from tests.harness.app import app_in_process, settings_for
 from tests.harness.kafka import produce_raw
+from tests.harness.notifier import evidence_event
 from tests.harness.processes import STAFF, Stack, eventually
 
 pytestmark = pytest.mark.integration
@@ -132,30 +132,7 @@ class World:
         """An `EvidencePublished` in `region`; the evidence id."""
         evidence_id = f"med_{uuid.uuid4().hex[:10]}"
         now = datetime.now(UTC)
-        event = EvidencePublished(
-            evidence_id=evidence_id,
-            programme_id="prg_1",
-            programme_name="Programa de prueba",
-            organization_id="org_1",
-            indicator_id="ind_1",
-            indicator_name="Personas atendidas",
-            level="output",
-            unit="personas",
-            direction="increase",
-            baseline_value=0,
-            target_value=100,
-            value=40,
-            actual=40,
-            progress_percent=40,
-            period_start=date(2026, 1, 1),
-            period_end=date(2026, 3, 31),
-            source="registro",
-            evidence_level="administrative",
-            themes=("educacion",),
-            regions=(region,),
-            macrozones=("centro",),
-            published_at=now,
-        )
+        event = evidence_event(evidence_id=evidence_id, regions=(region,), published_at=now)
         record = to_record(
             event,
             ce_type=event.ce_type(),

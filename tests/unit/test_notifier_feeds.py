@@ -4,7 +4,7 @@ checked against version 1.1's required fields, stable ids, order, paging links, 
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import feedparser
@@ -28,6 +28,7 @@ from services.notifier.domain.items import (
     evidence_item,
 )
 from shared.events.metrics import EvidencePublished
+from tests.harness.notifier import evidence_event
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
 BASE = "http://127.0.0.1:8004/v1/feeds/evidence"
@@ -35,30 +36,7 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.-]+")
 
 
 def evidence(evidence_id: str, published_at: datetime) -> EvidencePublished:
-    return EvidencePublished(
-        evidence_id=evidence_id,
-        programme_id="prg_1",
-        programme_name="Escuelas abiertas",
-        organization_id="org_1",
-        indicator_id="ind_1",
-        indicator_name="Estudiantes que completan el taller",
-        level="output",
-        unit="personas",
-        direction="increase",
-        baseline_value=0,
-        target_value=100,
-        value=42,
-        actual=42,
-        progress_percent=42,
-        period_start=date(2026, 1, 1),
-        period_end=date(2026, 2, 28),
-        source="Registro de asistencia",
-        evidence_level="administrative",
-        themes=("educacion",),
-        regions=("CL-BI",),
-        macrozones=("centro_sur",),
-        published_at=published_at,
-    )
+    return evidence_event(evidence_id=evidence_id, published_at=published_at)
 
 
 def item(

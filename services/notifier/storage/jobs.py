@@ -25,8 +25,34 @@ from shared.storage.outbox import OutboxWriter
 JOBS = "jobs"
 INDEXES: list[list[tuple[str, int]]] = [[("due_at", 1)]]
 
-# Set whenever a job is scheduled in this process: the dispatcher wakes at once.
-WORK_ARRIVED = asyncio.Event()
+
+class WorkSignal:
+    """Wakes every dispatcher of this process when a job is scheduled. One `asyncio.Event`
+    per dispatcher, made in its own event loop (an event belongs to the loop that first waits
+    on it, and tests run several apps, each on its loop, in one process), set through that
+    loop."""
+
+    def __init__(self) -> None:
+        self._listeners: list[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = []
+
+    def listener(self) -> asyncio.Event:
+        event = asyncio.Event()
+        self._listeners.append((asyncio.get_running_loop(), event))
+        return event
+
+    def forget(self, event: asyncio.Event) -> None:
+        self._listeners = [(loop, e) for loop, e in self._listeners if e is not event]
+
+    def notify(self) -> None:
+        for loop, event in list(self._listeners):
+            if loop.is_closed():
+                self.forget(event)
+            else:
+                loop.call_soon_threadsafe(event.set)
+
+
+# Notified whenever a job is scheduled in this process: the dispatcher wakes at once.
+WORK_ARRIVED = WorkSignal()
 
 
 @dataclass(frozen=True)
@@ -61,7 +87,7 @@ class JobQueue:
             },
             upsert=True,
         )
-        WORK_ARRIVED.set()
+        WORK_ARRIVED.notify()
 
     async def schedule_new(self, jobs: list[Job]) -> None:
         """Add many jobs in one write; those that exist are left as they are."""
@@ -72,7 +98,7 @@ class JobQueue:
             await self.collection.insert_many(documents, ordered=False)
         except BulkWriteError as exc:
             duplicates_refused(exc)
-        WORK_ARRIVED.set()
+        WORK_ARRIVED.notify()
 
     async def cancel(self, kind: str, ref: str) -> None:
         await self.collection.delete_one({"_id": job_id(kind, ref)})
