@@ -1,24 +1,31 @@
 """The notifier loses nothing and sends nothing twice: a mail server that is down is retried
-with backoff (each attempt recorded) until it answers, and a notifier killed with SIGKILL in a
+with backoff (each attempt recorded) until it answers; a notifier killed with SIGKILL in a
 burst of registrations sends every participant their confirmation once in effect after it
 comes back (a copy sent in the instant between the server's acceptance and the record of it
-carries the same Message-ID, which mail clients show once)."""
+carries the same Message-ID, which mail clients show once); and one killed in the middle of a
+fan-out to 50 webhook subscriptions delivers every one after it comes back, a copy only of
+those in flight at the kill (same `webhook-id`), none after a recorded success."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import uuid
+from collections import Counter
 from typing import Any
 
 import httpx
 import pytest
 
+from shared.events.topics import Topic
 from tests.harness.events import create_encuentro, move, participant, wait_until_known
+from tests.harness.kafka import contract_record, produce_raw
 from tests.harness.mailpit import MailpitClient
-from tests.harness.notifier import MAILPIT_API_URL, mail_to, notifier_service
+from tests.harness.notifier import MAILPIT_API_URL, evidence_event, mail_to, notifier_service
 from tests.harness.processes import STAFF, Stack, eventually, infra, running
 from tests.harness.registry import bearer, register_active, registration, settled_client
+from tests.harness.webhooks import start_receiver
 
 pytestmark = pytest.mark.integration
 
@@ -108,3 +115,60 @@ def _received(tag: str) -> list[dict[str, str]]:
             return [{"to": s["To"][0]["Address"], "message_id": s["MessageID"]} for s in summaries]
 
     return asyncio.run(read())
+
+
+def test_a_notifier_killed_in_a_fan_out_to_50_subscriptions_delivers_every_one(
+    stack: Stack,
+) -> None:
+    receiver = start_receiver()
+    path = receiver.path([(0.1, 204)])  # every answer after 100 ms: the fan-out takes a while
+    notifier = notifier_service(
+        stack,
+        NOTIFIER_DISPATCH_CONCURRENCY="5",
+        # The jobs in flight at the kill stay leased to the dead process this long.
+        NOTIFIER_DISPATCH_LEASE_SECONDS="10",
+        NOTIFIER_WEBHOOK_TIMEOUT_SECONDS="5",
+        NOTIFIER_WEBHOOK_RETRY_SCHEDULE_SECONDS="[1, 2, 4, 8]",
+    )
+    region = "CL-LR"
+    with running(notifier):
+        http = httpx.Client(base_url=notifier.url, timeout=30)
+        subscriptions = []
+        for _ in range(50):
+            r = http.post(
+                "/v1/subscriptions",
+                json={"regions": [region], "webhook_url": f"{receiver.base}{path}"},
+                headers=STAFF,
+            )
+            assert r.status_code == 201, r.text
+            subscriptions.append(r.json()["id"])
+            receiver.secrets.setdefault(path, []).append(r.json()["secret"])
+        evidence = evidence_event(evidence_id=f"prg_kill-{uuid.uuid4().hex[:6]}", regions=(region,))
+        produce_raw(
+            stack.topic(Topic.METRICS_EVIDENCE), [contract_record(evidence, "/articula/metrics")]
+        )
+        eventually(lambda: len(receiver.at(path)) >= 10, timeout=60)
+        notifier.kill()  # SIGKILL, mid-fan-out
+        notifier.start().wait_ready()
+
+        def settled() -> dict[str, dict[str, Any]]:
+            deliveries = {}
+            for subscription_id in subscriptions:
+                items = http.get(
+                    f"/v1/subscriptions/{subscription_id}/deliveries", headers=STAFF
+                ).json()["items"]
+                (delivery,) = items
+                assert delivery["status"] == "delivered", delivery
+                deliveries[delivery["id"]] = delivery
+            return deliveries
+
+        deliveries = eventually(settled, timeout=120)
+        time.sleep(3)  # anything still to come would come now
+        arrived = Counter(r.headers["webhook-id"] for r in receiver.at(path))
+        assert set(arrived) == set(deliveries), "every subscription got the evidence"
+        twice = [delivery_id for delivery_id, count in arrived.items() if count > 1]
+        assert len(twice) <= 5, twice  # at most the deliveries in flight at the kill
+        assert all(r.verified_by for r in receiver.at(path)), "every copy is signed"
+        seen = len(receiver.at(path))
+        time.sleep(2)
+        assert len(receiver.at(path)) == seen, "nothing after the recorded successes"

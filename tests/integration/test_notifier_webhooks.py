@@ -9,18 +9,16 @@ notifier without reaching each other's receivers."""
 from __future__ import annotations
 
 import itertools
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+from standardwebhooks.webhooks import Webhook
 
 from services.notifier.main import create_app
 from services.notifier.settings import NotifierSettings
@@ -33,80 +31,9 @@ from tests.harness.app import app_in_process, settings_for
 from tests.harness.kafka import produce_raw
 from tests.harness.notifier import evidence_event
 from tests.harness.processes import STAFF, Stack, eventually
+from tests.harness.webhooks import Receiver, start_receiver
 
 pytestmark = pytest.mark.integration
-
-
-@dataclass
-class Received:
-    path: str
-    headers: dict[str, str]
-    body: bytes
-    verified_by: list[int]  # which of the path's secrets verified the signature
-
-
-@dataclass
-class Receiver:
-    """A loopback HTTP server: per path, a script of answers (a status, or (seconds to sleep,
-    status)) and the secrets to verify with; everything it receives is kept."""
-
-    server: ThreadingHTTPServer
-    scripts: dict[str, list[Any]] = field(default_factory=dict)
-    secrets: dict[str, list[str]] = field(default_factory=dict)
-    received: list[Received] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def base(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    def path(self, answers: list[Any]) -> str:
-        path = f"/hook/{uuid.uuid4().hex[:8]}"
-        self.scripts[path] = list(answers)
-        return path
-
-    def at(self, path: str) -> list[Received]:
-        with self.lock:
-            return [r for r in self.received if r.path == path]
-
-
-def _receiver() -> Receiver:
-    receiver: Receiver
-
-    class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("content-length", "0")))
-            headers = {k.lower(): v for k, v in self.headers.items()}
-            verified = []
-            for index, secret in enumerate(receiver.secrets.get(self.path, [])):
-                try:
-                    Webhook(secret).verify(body, headers)
-                    verified.append(index)
-                except WebhookVerificationError:
-                    pass
-            with receiver.lock:
-                script = receiver.scripts.get(self.path, [])
-                answer = script.pop(0) if len(script) > 1 else (script[0] if script else 200)
-                receiver.received.append(Received(self.path, headers, body, verified))
-            if isinstance(answer, tuple):
-                time.sleep(answer[0])
-                answer = answer[1]
-            try:
-                self.send_response(int(answer))
-                self.send_header("content-length", "0")
-                self.end_headers()
-            except OSError:
-                pass  # the notifier gave up waiting
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    receiver = Receiver(server)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return receiver
 
 
 @dataclass
@@ -163,7 +90,7 @@ class World:
 @pytest.fixture(scope="module")
 def world() -> Iterator[World]:
     stack = Stack()
-    receiver = _receiver()
+    receiver = start_receiver()
     settings = settings_for(stack, NotifierSettings).model_copy(
         update={
             "webhook_allow_private": True,
