@@ -7,6 +7,8 @@ URL's user and password. Locally it is Mailpit; in production any provider, one 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from email.message import EmailMessage
 from email.utils import formataddr, formatdate
 from typing import Protocol
@@ -26,6 +28,8 @@ class PermanentFailure(Exception):
 
 class Mailer(Protocol):
     async def send(self, message: EmailMessage) -> None: ...
+
+    async def close(self) -> None: ...
 
 
 def compose(
@@ -54,6 +58,10 @@ def compose(
 
 
 class SmtpMailer:
+    """Sends over a few SMTP connections kept open and reused (`NOTIFIER_SMTP_CONNECTIONS`):
+    a connection per message costs a handshake (and with a real provider TLS and a login)
+    each time. A connection the server closed while idle is replaced once, at once."""
+
     def __init__(self, settings: NotifierSettings) -> None:
         url = urlsplit(settings.smtp_url.get_secret_value())
         if url.scheme not in ("smtp", "smtps") or not url.hostname:
@@ -65,18 +73,45 @@ class SmtpMailer:
         self.password = unquote(url.password) if url.password else None
         self.start_tls = settings.smtp_starttls
         self.timeout = settings.smtp_timeout_seconds
+        self.local_hostname = settings.smtp_local_hostname
+        self._slots = asyncio.Semaphore(settings.smtp_connections)
+        self._idle: list[aiosmtplib.SMTP] = []
 
     async def send(self, message: EmailMessage) -> None:
-        try:
-            await aiosmtplib.send(
-                message,
-                hostname=self.hostname,
-                port=self.port,
-                username=self.username,
-                password=self.password,
-                use_tls=self.implicit_tls,
-                start_tls=self.start_tls,
-                timeout=self.timeout,
-            )
-        except aiosmtplib.SMTPRecipientsRefused as exc:
-            raise PermanentFailure("recipient refused") from exc
+        async with self._slots:
+            client = self._idle.pop() if self._idle else None
+            try:
+                if client is None or not client.is_connected:
+                    client = await self._connect()
+                try:
+                    await client.send_message(message)
+                except aiosmtplib.SMTPServerDisconnected:
+                    client = await self._connect()  # it was closed while idle: once more
+                    await client.send_message(message)
+            except aiosmtplib.SMTPRecipientsRefused as exc:
+                raise PermanentFailure("recipient refused") from exc
+            except BaseException:
+                if client is not None:
+                    client.close()  # a failed exchange leaves the connection in doubt
+                raise
+            self._idle.append(client)
+
+    async def close(self) -> None:
+        while self._idle:
+            client = self._idle.pop()
+            with contextlib.suppress(Exception):
+                await client.quit()
+
+    async def _connect(self) -> aiosmtplib.SMTP:
+        client = aiosmtplib.SMTP(
+            hostname=self.hostname,
+            port=self.port,
+            username=self.username,
+            password=self.password,
+            use_tls=self.implicit_tls,
+            start_tls=self.start_tls,
+            timeout=self.timeout,
+            local_hostname=self.local_hostname,
+        )
+        await client.connect()  # EHLO, STARTTLS and the login, as configured
+        return client

@@ -52,6 +52,7 @@ async def _on_startup(runtime: Runtime) -> Channels:
         with contextlib.suppress(asyncio.CancelledError):
             await task
         await channels.http.aclose()
+        await channels.mailer.close()
 
     runtime.on_stop.append(stop)
     return channels

@@ -27,6 +27,10 @@ class NotifierSettings(ServiceSettings):
     )
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 30
+    smtp_connections: int = Field(default=4, ge=1)  # kept open and reused
+    # The name the notifier gives in EHLO (without it aiosmtplib looks up this host's FQDN in
+    # a worker thread for every connection).
+    smtp_local_hostname: str = "articula.local"
     mail_from: str = "Articula <no-responder@articula.cl>"
     mail_retry_schedule_seconds: tuple[float, ...] = MAIL_SCHEDULE_SECONDS
 
