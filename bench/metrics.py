@@ -20,9 +20,12 @@ them, alone ("consume") and with one `insert_many` per poll of a document per re
 same FerretDB ("consume + insert_many", the ceiling of a consumer that writes each event
 once). Beside it, the service's own consumer (`ReliableConsumer`, the same subscription and
 unit of work) in a process of this benchmark with its database calls answered from memory
-(`bench.pipeline.MemoryDatabase`): Python and Kafka only; and a prototype of the batch fold
-(`fold_organizations`: the organisation events of one partition's run folded together, each
-bucket written once per run), here only, not in the service.
+(`bench.pipeline.MemoryDatabase`): Python and Kafka only; the same consumer on the same
+FerretDB, the records already on the topic (so its polls bring full runs, where the live
+service's first polls bring what has arrived); and the service's fold given one
+event at a time (`PerEventSubscription`: its batch handler called with each organisation event
+alone, applying its position, as the consumer retries a failed batch), on the same FerretDB:
+what the service did before it folded a partition's run of organisation events together.
 
 (2) Rebuild. The service stopped, more organisation events produced (so that the topics hold
 about what the measured fold rate folds in `BENCH_METRICS_REBUILD_SECONDS`), then `python -m
@@ -103,11 +106,10 @@ from services.events.domain.forms import (
 )
 from services.events.domain.lifecycle import EncuentroStatus
 from services.events.settings import EventsSettings
-from services.metrics import application, matching
+from services.metrics.consumers import organizations_changed
 from services.metrics.consumers import subscription as metrics_subscription
 from services.metrics.domain.encuentro_stats import NEEDS, OFFERS, EncuentroTally
 from services.metrics.domain.figures import SATISFACTION_DIMENSIONS
-from services.metrics.domain.matching import OrganizationProfile
 from services.metrics.domain.organizations import KnownOrganization
 from services.metrics.domain.registry_profile import NOT_WITHDRAWN, BucketKey, Tally, bucket_ids
 from services.metrics.settings import MetricsSettings
@@ -401,8 +403,9 @@ def fold_variant(prefix: str, variant: str, topic: str, count: int, profile: boo
         pids = {name: proc.pid, **infrastructure()}
         if variant == "memory":
             pids.pop("ferretdb", None)
-        # FerretDB's profile over 1 s: the batch fold takes a few seconds
-        watch = Watch(pids, [name] if profile else (), 1 if profile and variant != "memory" else 0)
+        # FerretDB's profile over 1 s for the batch (a few seconds), 4 s one event at a time
+        seconds = {"memory": 0, "batch": 1}.get(variant, 4) if profile else 0
+        watch = Watch(pids, [name] if profile else (), seconds)
         with watch.running():
             proc.send("go")
             done = proc.read("done")
@@ -469,90 +472,26 @@ class FilteringDatabase(MemoryDatabase):
         return found
 
 
-async def fold_organizations(
-    events: Sequence[Delivered[OrganizationEvent]], uow: MetricsUnitOfWork
-) -> None:
-    """Prototype of the batch fold (here only): a partition's run of organisation events
-    folded together. Each organisation read once (the reads concurrent), the contributions
-    moved in memory and summed per bucket, each bucket read and written once per run, the new
-    organisations inserted in one command, matching reconciled once per organisation with its
-    latest profile. It records no positions (the consumer gives a batch handler no `applying`),
-    so unlike the service's fold it is not redelivery-safe as it stands: it measures what the
-    change can gain."""
-    async with uow.folds.hold(*application.PROFILE_LOCK):
-        ids = list(dict.fromkeys(e.payload.organization_id for e in events))
-        found = dict(
-            zip(ids, await asyncio.gather(*(uow.organizations.get(i) for i in ids)), strict=True)
-        )
-        state = {i: (f.entity if f is not None else None) for i, f in found.items()}
-        latest: dict[str, Delivered[OrganizationEvent]] = {}
-        deltas: dict[str, tuple[BucketKey, Tally]] = {}
-        for event in events:
-            seen = KnownOrganization.from_event(event.payload)
-            before = state[seen.id]
-            if before is not None and not seen.newer_than(before):
-                continue
-            if before is not None:
-                facts = before.facts()
-                for key in bucket_ids(facts):
-                    deltas.setdefault(key.id, (key, Tally()))[1].add(facts.tally(), -1)
-            facts = seen.facts()
-            for key in bucket_ids(facts):
-                deltas.setdefault(key.id, (key, Tally()))[1].add(facts.tally())
-            state[seen.id] = seen
-            latest[seen.id] = event
-        for bucket_id, (key, delta) in deltas.items():
-            if delta.empty:
-                continue
-            bucket = await uow.buckets.get(bucket_id)
-            if bucket is None:
-                await uow.buckets.add((key, delta))
-            else:
-                bucket_key, tally = bucket.entity
-                tally.add(delta)
-                await uow.buckets.save((bucket_key, tally), bucket.version)
-        new = [
-            {**uow.organizations.to_document(known), VERSION: 1}
-            for i in ids
-            if found[i] is None and (known := state[i]) is not None
-        ]
-        if new:
-            await uow.db[ORGANIZATIONS].insert_many(new, ordered=False)
-        for i in ids:
-            before_version, known = found[i], state[i]
-            if before_version is not None and known is not None and i in latest:
-                await uow.organizations.save(known, before_version.version)
-    for event in latest.values():
-        profile = OrganizationProfile.from_event(event.payload)
-        await matching.organization_changed(uow, profile, event.payload.occurred_at)
-
-
-class _OneRun(Subscription[MetricsUnitOfWork]):
-    """Every organisation event in one run, whatever its type: `on_batch` takes one contract
-    and the consumer ends a run where the registration changes, so a stream alternating
-    `OrganizationRegistered` and `OrganizationActivated` would make runs of one."""
+class PerEventSubscription(Subscription[MetricsUnitOfWork]):
+    """The metrics service's subscription with its organisation events handled one at a time:
+    its batch handler (`organizations_changed`) called with each event alone and a unit of
+    work applying that event, as the consumer does after a failed batch. The fold of one event
+    at a time, for comparison with the batch (the service folds a partition's run at once)."""
 
     def __init__(self) -> None:
         super().__init__()
-        self.shared = Registration(OrganizationRegistered, handle_batch=fold_organizations)
+        self.include(pings_heard)
+        for contract, registration in metrics_subscription._registrations.items():
+            if issubclass(contract, OrganizationEvent):
+                self._add(Registration(contract, handle=_one_organization_event))
+            elif contract not in pings_heard._registrations:
+                self._add(registration)
 
-    def registration_for(self, ce_type: str) -> Registration | None:
-        found = super().registration_for(ce_type)
-        if found is not None and issubclass(found.contract, OrganizationEvent):
-            return self.shared
-        return found
 
-
-def batch_subscription() -> Subscription[MetricsUnitOfWork]:
-    """The metrics service's subscription with the organisation events folded a run at a time."""
-    batch = _OneRun()
-    batch.include(pings_heard)
-    for contract, registration in metrics_subscription._registrations.items():
-        if issubclass(contract, OrganizationEvent):
-            batch.on_batch(contract)(fold_organizations)
-        elif registration.contract not in pings_heard._registrations:
-            batch._add(registration)
-    return batch
+async def _one_organization_event(
+    event: Delivered[OrganizationEvent], uow: MetricsUnitOfWork
+) -> None:
+    await organizations_changed([event], uow)
 
 
 def _handled_here(topic: str, group: str) -> float:
@@ -576,7 +515,7 @@ async def fold_child(variant: str, topic: str, count: int) -> None:
         db = service_database(client, settings)
         atomic = await filters_are_atomic(client)
     writer = OutboxWriter(db, settings, DocumentLocks(), atomic_filters=atomic)
-    chosen = metrics_subscription if variant == "memory" else batch_subscription()
+    chosen = PerEventSubscription() if variant == "per-event" else metrics_subscription
     consumer = ReliableConsumer(
         settings,
         chosen,
@@ -976,16 +915,16 @@ def matching_share(stacks: Stacks | None) -> float:
 
 
 ORG_FOCUS = [
-    "keep_organization",  # the service's fold of one organisation event, under PROFILE_LOCK
-    "_move",  # the buckets: a read, and a compare-and-set (a read and an update) each
+    "fold_organizations",  # the service's fold of a run of organisation events, under PROFILE_LOCK
+    "_fold_bucket",  # each bucket once per run: a read, and a compare-and-set or an insert
     "DocumentRepository.get",
-    "OutboxWriter.update",
-    "OutboxWriter.insert",
+    "DocumentRepository.save_up_to",
+    "DocumentRepository.add_many_up_to",
     "BatchProcessor._decode",
     "Inbox.claim",
 ]
 BATCH = "consumer (batch)"
-BATCH_FOCUS = ["fold_organizations", "DocumentRepository.get", "OutboxWriter.update"]
+PER_EVENT = "consumer (per-event)"
 REBUILD_FOCUS = [*ORG_FOCUS[:2], "fold_encuentro_event", "answer_stated"]
 ENCUENTRO_FOCUS = [
     "fold_encuentro_event",
@@ -1073,6 +1012,7 @@ def main() -> Section:
         raw_orgs_db = raw_consume(prefix, org_topic, len(org_records), "records")
         memory = fold_variant(prefix, "memory", org_topic, len(org_records), profile=True)
         batch = fold_variant(prefix, "batch", org_topic, len(org_records), profile=True)
+        one_by_one = fold_variant(prefix, "per-event", org_topic, len(org_records), profile=True)
         lap("organisation events")
         encuentros_fold = fold_live(
             service, encuentro_records, encuentro_topic, "encuentros", True, ferretdb_seconds=4
@@ -1145,6 +1085,7 @@ def main() -> Section:
         raw_orgs_db=raw_orgs_db,
         memory=memory,
         batch=batch,
+        one_by_one=one_by_one,
         encuentros_fold=encuentros_fold,
         raw_encuentros=raw_encuentros,
         raw_encuentros_db=raw_encuentros_db,
@@ -1170,6 +1111,7 @@ def report(**r: Any) -> Section:
     raw_orgs_db: Fold = r["raw_orgs_db"]
     memory: Fold = r["memory"]
     batch: Fold = r["batch"]
+    one_by_one: Fold = r["one_by_one"]
     encuentros_fold: Fold = r["encuentros_fold"]
     raw_encuentros: Fold = r["raw_encuentros"]
     raw_encuentros_db: Fold = r["raw_encuentros_db"]
@@ -1179,7 +1121,8 @@ def report(**r: Any) -> Section:
     n_enc: int = r["encuentro_events"]
     watch = orgs_fold.watch
     assert watch is not None and encuentros_fold.watch is not None
-    assert memory.watch is not None and batch.watch is not None
+    assert memory.watch is not None and one_by_one.watch is not None
+    assert batch.watch is not None
     stacks = watch.stacks.get("metrics")
     matching_part = matching_share(stacks)
     lines = [
@@ -1216,9 +1159,13 @@ def report(**r: Any) -> Section:
         f"| organisations: its consumer, database answered from memory | {memory.rate:,.0f} | "
         f"{memory.seconds:.1f} | {share(memory.rate / raw_orgs.rate)} | "
         f"{share(memory.rate / raw_orgs_db.rate)} | 0 |",
-        f"| organisations: prototype batch fold (`fold_organizations`, here only) | "
-        f"{batch.rate:.1f} | {batch.seconds:.1f} | {share(batch.rate / raw_orgs.rate)} | "
-        f"{share(batch.rate / raw_orgs_db.rate)} | {per_event(batch.watch, n_orgs):.1f} |",
+        f"| organisations: its consumer in a process of this benchmark, the records already on "
+        f"the topic | {batch.rate:.1f} | {batch.seconds:.1f} | {share(batch.rate / raw_orgs.rate)} "
+        f"| {share(batch.rate / raw_orgs_db.rate)} | {per_event(batch.watch, n_orgs):.1f} |",
+        f"| organisations: the same, one event at a time (as before the batch fold; here only) | "
+        f"{one_by_one.rate:.1f} | {one_by_one.seconds:.1f} | "
+        f"{share(one_by_one.rate / raw_orgs.rate)} | {share(one_by_one.rate / raw_orgs_db.rate)} "
+        f"| {per_event(one_by_one.watch, n_orgs):.1f} |",
         f"| encuentros: raw aiokafka consume | {raw_encuentros.rate:,.0f} | "
         f"{raw_encuentros.seconds:.2f} | 1 | | 0 |",
         f"| encuentros: raw consume + one `insert_many` per poll | {raw_encuentros_db.rate:,.0f} "
@@ -1230,10 +1177,18 @@ def report(**r: Any) -> Section:
         f"{per_event(encuentros_fold.watch, n_enc):.1f} |",
         "",
         "**What bounds it** (CPU from psutil, profiles from py-spy and FerretDB's pprof, "
-        "commands from FerretDB's `/debug/metrics`): the service folds one event at a time "
-        "under one lock (`PROFILE_LOCK`), each event a sequence of single-document commands "
-        "with one in flight at a time, so its CPU and FerretDB's add up: "
-        f"{serial(watch, orgs_fold)}.",
+        "commands from FerretDB's `/debug/metrics`): the service folds a partition's run of "
+        "organisation events at a time under one lock (`PROFILE_LOCK`): each organisation read "
+        "once (the reads concurrent), each bucket read and written once per run, the new "
+        "organisations inserted in one command, then matching's reconciliation once per "
+        "organisation of the run; the writes are single-document commands one in flight at a "
+        f"time, so its CPU and FerretDB's add up: {serial(watch, orgs_fold)}. With the "
+        "records already on the topic (its consumer in a process of this "
+        f"benchmark) the batch fold takes {batch.seconds:.1f} s and the same fold one event at "
+        f"a time {one_by_one.seconds:.1f} s: the batch is "
+        f"**{batch.rate / one_by_one.rate:.1f}×** as fast (commands per event "
+        f"{per_event(batch.watch, n_orgs):.1f} against "
+        f"{per_event(one_by_one.watch, n_orgs):.1f}).",
         "",
         "The service, organisation events:",
         "",
@@ -1265,15 +1220,28 @@ def report(**r: Any) -> Section:
         "",
         *memory.watch.profile_lines("consumer (memory)", n_orgs, ORG_FOCUS),
         "",
-        "The prototype batch fold:",
+        "Its consumer in a process of this benchmark, the records already on the topic (the "
+        "batch fold):",
         "",
         *batch.watch.cpu_lines(n_orgs),
         "",
         batch.watch.commands_line(n_orgs),
         "",
-        *batch.watch.profile_lines(BATCH, n_orgs, BATCH_FOCUS),
+        *batch.watch.profile_lines(BATCH, n_orgs, ORG_FOCUS),
         f"  Matching's reconciliation {matching_share(batch.watch.stacks.get(BATCH)):.0%}.",
         *batch.watch.ferretdb_lines(),
+        "",
+        "The same, one event at a time (its batch handler given each event alone, applying "
+        "its position, as the consumer does after a failed batch):",
+        "",
+        *one_by_one.watch.cpu_lines(n_orgs),
+        "",
+        one_by_one.watch.commands_line(n_orgs),
+        "",
+        *one_by_one.watch.profile_lines(PER_EVENT, n_orgs, ORG_FOCUS),
+        f"  Matching's reconciliation "
+        f"{matching_share(one_by_one.watch.stacks.get(PER_EVENT)):.0%}.",
+        *one_by_one.watch.ferretdb_lines(),
     ]
     # rebuild
     extrapolated = 1_000_000 / rebuilt.rate
@@ -1311,10 +1279,10 @@ def report(**r: Any) -> Section:
         f"The replay reads every topic at once, so organisation and encuentro events "
         "interleave, where the live fold above had every organisation before any encuentro "
         "(no match existed while it folded them). Matching's reconciliation of each "
-        "organisation event (`matching.organization_changed`) reads the organisation's active "
-        "matches and its answers with two filtered finds, each a scan of its collection on "
-        f"FerretDB: after the rebuild {r['rebuilt_matching'].text()}; that is "
-        f"{ms(after.active_find + after.answers_find)} ms per organisation event once they are "
+        "organisation of a run (`matching.organization_changed`) reads the organisation's "
+        "active matches and its answers with two filtered finds, each a scan of its collection "
+        f"on FerretDB: after the rebuild {r['rebuilt_matching'].text()}; that is "
+        f"{ms(after.active_find + after.answers_find)} ms per organisation once they are "
         f"there, against {1000 / r['orgs_fold'].rate:.0f} ms for the whole of one in the live "
         f"fold. In this replay FerretDB spent {replay_ms:.0f} ms of CPU per event, against "
         f"{live_ms:.0f} ms for the same mix of events in the live folds: {extra_text}.",
@@ -1397,6 +1365,7 @@ def summary_rows(r: Mapping[str, Any], measured: Sequence[Size]) -> list[str]:
     raw_orgs_db: Fold = r["raw_orgs_db"]
     memory: Fold = r["memory"]
     batch: Fold = r["batch"]
+    one_by_one: Fold = r["one_by_one"]
     encuentros_fold: Fold = r["encuentros_fold"]
     raw_encuentros: Fold = r["raw_encuentros"]
     rebuilt: Rebuilt = r["rebuilt"]
@@ -1433,13 +1402,17 @@ def summary_rows(r: Mapping[str, Any], measured: Sequence[Size]) -> list[str]:
         f"**{share(orgs_fold.rate / raw_orgs.rate)}**; "
         f"{share(orgs_fold.rate / raw_orgs_db.rate)} of consume + `insert_many` "
         f"(encuentros **{share(encuentros_fold.rate / raw_encuentros.rate)}**) | none set | "
-        f"one event at a time under one lock, each a sequence of single-document round trips, "
-        f"one in flight at a time: {command_mix(watch, r['org_events'])}; "
-        f"{serial(watch, orgs_fold)} (no match stored yet: see 9). The same consumer from "
-        "memory "
-        f"{memory.rate:,.0f}/s; a batch fold (each bucket once per poll) {batch.rate:.1f}/s "
-        f"(**{batch.rate / orgs_fold.rate:.1f}×**, {per_event(batch.watch, r['org_events']):.1f} "
-        f"commands per event).{watch.disturbance()} |",
+        "a partition's run of organisation events at a time under one lock (each organisation "
+        "read once, each bucket read and written once per run, new organisations in one "
+        "insert, matching reconciled once per organisation), single-document round trips one "
+        f"in flight at a time: {command_mix(watch, r['org_events'])}; "
+        f"{serial(watch, orgs_fold)} (no match stored yet: see 9). Its consumer on the "
+        "records already on the topic: batch "
+        f"{batch.rate:.1f}/s ({per_event(batch.watch, r['org_events']):.1f} commands per "
+        f"event), one event at a time {one_by_one.rate:.1f}/s "
+        f"({per_event(one_by_one.watch, r['org_events']):.1f}): the batch "
+        f"**{batch.rate / one_by_one.rate:.1f}×**; from memory "
+        f"{memory.rate:,.0f}/s.{watch.disturbance()} |",
         f"| 9. metrics: `rebuild` of {rebuilt.events:,} events | {rebuilt.reported_seconds:.1f} s, "
         f"{rebuilt.rate:.1f} events/s; 1,000,000 events: **{1e6 / rebuilt.rate / 3600:.1f} h, "
         f"extrapolated** | aiokafka consume of the fold's records: {raw_orgs.rate:,.0f}/s | "
@@ -1447,7 +1420,7 @@ def summary_rows(r: Mapping[str, Any], measured: Sequence[Size]) -> list[str]:
         f"({command_mix(rebuilt.watch, rebuilt.events)}; rebuild "
         f"{rebuilt.watch.cores('rebuild'):.2f} cores, FerretDB "
         f"{rebuilt.watch.cores('ferretdb'):.2f}). Once matches exist, matching's "
-        "reconciliation of every organisation event scans them and the answers (two filtered "
+        "reconciliation of every organisation of a run scans them and the answers (two filtered "
         f"finds: {ms(stored.active_find + stored.answers_find)} ms with "
         f"{stored.matches:,} matches, where a whole organisation event took "
         f"{1000 / orgs_fold.rate:.0f} ms in the live fold); here FerretDB "

@@ -141,6 +141,17 @@ class _Item:
 UnitOfWorkFactory = Callable[[Position | None], UnitOfWork]
 
 
+def _same_batch(first: Registration | None, other: Registration) -> bool:
+    """Whether an event of `other` joins a run that began with an event of `first`: both go to
+    one batch handler (registered for several contracts, or once per contract)."""
+    return (
+        first is not None
+        and first.handle_batch is not None
+        and other.handle_batch is not None
+        and first.handle_batch is other.handle_batch
+    )
+
+
 class BatchProcessor:
     """Decode, claim, handle and complete one poll's records; returns the offsets to commit."""
 
@@ -250,7 +261,11 @@ class BatchProcessor:
         return item
 
     async def _handle_partition(self, tp: TopicPartition, items: list[_Item]) -> None:
-        """In offset order; consecutive events of one batch handler go to it together."""
+        """In offset order; consecutive events of one batch handler go to it together, whatever
+        their contracts among those it was registered for (a run is one partition's: per-key
+        order holds, as a key's events are all in one partition and stay in offset order).
+        Records decided already (ignored, duplicate, dead-lettered) do not end a run; a
+        tombstone, an event of a per-event handler or of another batch handler does."""
         run: list[_Item] = []
         for item in items:
             if item.outcome is None and item.removed is not None:
@@ -262,7 +277,7 @@ class BatchProcessor:
             registration = item.registration
             if item.outcome is not None or registration is None:
                 continue  # decided already: ignored, duplicate or dead-lettered
-            if run and run[0].registration is not registration:
+            if run and not _same_batch(run[0].registration, registration):
                 await self._handle_run(tp, run)
                 run = []
             if registration.handle_batch is not None:

@@ -13,9 +13,11 @@ CloudEvents attributes and Kafka position, and a unit of work whose writes recor
 event was applied (`shared.storage.repository`). Topics come from the contracts themselves,
 and a consumer decodes only the contracts its subscription names.
 
-A projection that can write many events at once registers a batch form with `on_batch`: it
-receives the consecutive events of one partition in order and must be idempotent per event
-(after a failure the consumer retries the events one by one, so some may land twice).
+A projection that can write many events at once registers a batch form with `on_batch`, for one
+contract or several sharing the handler (`on_batch(*ORGANIZATION_EVENTS)`): it receives the
+consecutive events of one partition in order, whatever their contract among those, and must be
+idempotent per event (after a failure the consumer retries the events one by one, each alone
+with the unit of work applying it, so some may land twice).
 
 A compacted topic also carries tombstones (a key with a null value: "forget this key"). A
 service that keeps something per key registers `on_tombstone(topic)`:
@@ -120,9 +122,13 @@ class Subscription(Generic[U]):
 
         return register
 
-    def on_batch(self, contract: type[C]) -> Callable[[BatchHandler[C, U]], BatchHandler[C, U]]:
+    def on_batch(self, *contracts: type[C]) -> Callable[[BatchHandler[C, U]], BatchHandler[C, U]]:
+        """Register the batch handler of one contract, or of several sharing it: the consumer
+        hands it each run of consecutive events of one partition whose contracts it handles."""
+
         def register(handler: BatchHandler[C, U]) -> BatchHandler[C, U]:
-            self._add(Registration(contract, handle_batch=handler))
+            for contract in contracts:
+                self._add(Registration(contract, handle_batch=handler))
             return handler
 
         return register

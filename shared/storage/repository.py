@@ -21,16 +21,16 @@ outbox fields and positions are handled here and nowhere else. Reads are by `_id
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, Generic, TypeVar
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.events.base import Outgoing
-from shared.storage.mongo import Document
+from shared.storage.mongo import Document, duplicates_refused
 from shared.storage.outbox import OUTBOX, STAMP, OutboxWriter
 
 E = TypeVar("E")
@@ -102,6 +102,9 @@ class Versioned(Generic[E]):
     entity: E
     version: int
     already_applied: bool = False  # the event being handled already changed this document
+    # What the document holds: the highest offset applied to it, per partition (a batch
+    # handler decides from it which of its events each document already took).
+    positions: Mapping[str, int] = field(default_factory=dict)
 
 
 class DocumentRepository(ABC, Generic[E]):
@@ -134,7 +137,12 @@ class DocumentRepository(ABC, Generic[E]):
         if doc is None:
             return None
         self.uow._read(self.collection_name, doc)
-        return Versioned(self.entity_of(doc), int(doc.get(VERSION, 1)), self.uow.applied_in(doc))
+        return Versioned(
+            self.entity_of(doc),
+            int(doc.get(VERSION, 1)),
+            self.uow.applied_in(doc),
+            positions_of(doc),
+        )
 
     async def get_many(self, entity_ids: Sequence[Any]) -> list[E]:
         """The entities that exist among `entity_ids`, in that order (one read by `_id` each)."""
@@ -189,3 +197,81 @@ class DocumentRepository(ABC, Generic[E]):
         self.uow._positions.pop(key, None)
         self.written(entity, version + 1)
         return Versioned(entity, version + 1)
+
+    # --- a batch handler's writes: the state folded up to a position, recorded with it ---------
+
+    async def save_up_to(
+        self, entity: E, found: Versioned[E], position: Position, events: Iterable[Outgoing] = ()
+    ) -> Versioned[E]:
+        """Replace the state `found` with `entity`, which folded in the events of
+        `position.partition` up to `position.offset` (the highest one it took), in one
+        compare-and-set that also records that offset among the positions `found` held.
+        The batch decides from `found.positions` what the document already took; nothing is
+        checked against the unit of work's `applying`. `ConcurrentModification` when the
+        version moved."""
+        doc = self.to_document(entity)
+        doc_id = doc.pop("_id")
+        positions = dict(found.positions)
+        held = positions.get(position.partition, -1)
+        positions[position.partition] = max(held, position.offset)
+        fields = {**doc, VERSION: found.version + 1, APPLIED: _positions_document(positions)}
+        saved = await self.uow.writer.update(
+            self.collection_name, doc_id, {"$set": fields}, events, expect={VERSION: found.version}
+        )
+        if not saved:
+            raise ConcurrentModification(f"{self.collection_name}/{doc_id} changed meanwhile")
+        self.uow._positions.pop((self.collection_name, doc_id), None)
+        self.written(entity, found.version + 1)
+        return Versioned(entity, found.version + 1, positions=positions)
+
+    async def add_up_to(
+        self, entity: E, position: Position, events: Iterable[Outgoing] = ()
+    ) -> bool:
+        """Insert a new entity folded from the events of `position.partition` up to
+        `position.offset`, recording that offset in the same write. False when a document of
+        that key already holds that offset (the write landed before: a redelivery, a lost
+        reply); `DuplicateKeyError` when another write holds the key."""
+        doc = {**self.to_document(entity), VERSION: 1}
+        doc[APPLIED] = _positions_document({position.partition: position.offset})
+        try:
+            await self.uow.writer.insert(self.collection_name, doc, events)
+        except DuplicateKeyError:
+            if await self._holds(doc["_id"], position):
+                return False
+            raise
+        self.written(entity, 1)
+        return True
+
+    async def add_many_up_to(self, entities: Sequence[tuple[E, Position]]) -> None:
+        """Insert new entities without events, each folded up to its position (recorded with
+        it), in one unordered command. A key that exists and holds its position is a write that
+        landed before; any other existing key is `ConcurrentModification` (another writer
+        created it meanwhile: read again)."""
+        if not entities:
+            return
+        docs = [
+            {
+                **self.to_document(entity),
+                VERSION: 1,
+                APPLIED: _positions_document({position.partition: position.offset}),
+            }
+            for entity, position in entities
+        ]
+        refused: list[int] = []
+        try:
+            await self.collection.insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            refused = duplicates_refused(exc)
+        for index in refused:
+            if not await self._holds(docs[index]["_id"], entities[index][1]):
+                raise ConcurrentModification(
+                    f"{self.collection_name}/{docs[index]['_id']} created meanwhile"
+                )
+        for index, (entity, _) in enumerate(entities):
+            if index not in refused:
+                self.written(entity, 1)
+
+    async def _holds(self, doc_id: Any, position: Position) -> bool:
+        existing = await self.collection.find_one({"_id": doc_id})
+        held = positions_of(existing).get(position.partition, -1) if existing is not None else -1
+        return held >= position.offset

@@ -196,6 +196,85 @@ async def test_after_a_batch_failure_events_are_retried_one_at_a_time() -> None:
     assert world.batches[1:] == [["a"], ["poison"], ["poison"], ["poison"], ["c"]]
 
 
+def shared_batch(
+    world: World, *, per_event: bool = False, other: bool = False
+) -> Subscription[Any]:
+    """Pings and contacts to one batch handler (`on_batch` of two contracts); with `per_event`
+    the contacts go to a handler of their own instead, with `other` to another batch handler."""
+    subscription: Subscription[Any] = Subscription()
+
+    async def handle(events: Sequence[Delivered[Any]], uow: Any) -> None:
+        world.batches.append([_label(e.payload) for e in events])
+
+    async def handle_other(events: Sequence[Delivered[Any]], uow: Any) -> None:
+        world.batches.append(["other", *(_label(e.payload) for e in events)])
+
+    async def one(event: Delivered[ContactPublished], uow: Any) -> None:
+        world.applied.append((_label(event.payload), uow.applying))
+
+    if per_event:
+        subscription.on_batch(SystemPingSent)(handle)
+        subscription.on(ContactPublished)(one)
+    elif other:
+        subscription.on_batch(SystemPingSent)(handle)
+        subscription.on_batch(ContactPublished)(handle_other)
+    else:
+        subscription.on_batch(SystemPingSent, ContactPublished)(handle)
+    return subscription
+
+
+def _label(payload: Any) -> str:
+    return payload.message if isinstance(payload, SystemPingSent) else payload.contact_email
+
+
+def mixed(offset: int = 1) -> list[Record]:
+    """ping, contact, ping, contact: consecutive offsets of one partition."""
+    return [
+        record("a", offset),
+        contact("org-1", "x@x.cl", offset + 1),
+        record("b", offset + 2),
+        contact("org-2", "y@x.cl", offset + 3),
+    ]
+
+
+async def test_one_batch_handler_of_several_contracts_gets_them_in_one_run() -> None:
+    world = World()
+    offsets = await world.processor(shared_batch(world)).process({TP0: mixed()})
+    assert world.batches == [["a", "x@x.cl", "b", "y@x.cl"]]
+    assert offsets == {TP0: 5}
+
+
+async def test_a_run_ends_where_the_handler_changes_and_never_spans_partitions() -> None:
+    world = World()
+    await world.processor(shared_batch(world, per_event=True)).process({TP0: mixed()})
+    assert world.batches == [["a"], ["b"]]
+    assert [m for m, _ in world.applied] == ["x@x.cl", "y@x.cl"]
+
+    world = World()
+    await world.processor(shared_batch(world, other=True)).process({TP0: mixed()})
+    assert world.batches == [["a"], ["other", "x@x.cl"], ["b"], ["other", "y@x.cl"]]
+
+    world = World()
+    await world.processor(shared_batch(world)).process({TP0: mixed(1)[:2], TP1: mixed(7)[2:]})
+    assert sorted(world.batches) == [["a", "x@x.cl"], ["b", "y@x.cl"]]
+
+
+async def test_a_duplicate_inside_a_run_does_not_end_it_and_a_tombstone_does() -> None:
+    world = World()
+    world.inbox.claims["/articula/registry|e-x@x.cl"] = "done"
+    world.inbox.completed["done"] = []
+    subscription = shared_batch(world)
+
+    @subscription.on_tombstone(Topic.REGISTRY_CONTACTS)
+    async def forget(removed: Removed, uow: Any) -> None:
+        world.batches.append([f"forget:{removed.key}"])
+
+    records = mixed()
+    records.insert(3, tombstone("org-9", 10))
+    await world.processor(subscription).process({CONTACTS: records})
+    assert world.batches == [["a", "b"], ["forget:org-9"], ["y@x.cl"]]
+
+
 async def test_a_malformed_record_is_dead_lettered_and_the_rest_applied() -> None:
     world = World()
     broken = Record(b"k", b"{not json", [("ce_specversion", b"1.0")], 5)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from services.metrics import application, matching, programmes
 from services.metrics.domain.matching import Answer, OrganizationProfile
-from services.metrics.domain.organizations import KnownOrganization
 from services.metrics.storage.unit_of_work import MetricsUnitOfWork
 from shared.events.commitments import COMMITMENT_EVENTS, CommitmentEvent
 from shared.events.encuentros import (
@@ -35,12 +36,22 @@ ENCUENTRO_FACTS: tuple[type[EncuentroFact], ...] = (
 )
 
 
-@subscription.on(*ORGANIZATION_EVENTS)
-async def organization_changed(event: Delivered[OrganizationEvent], uow: MetricsUnitOfWork) -> None:
-    await application.keep_organization(uow, KnownOrganization.from_event(event.payload))
-    await matching.organization_changed(
-        uow, OrganizationProfile.from_event(event.payload), event.payload.occurred_at
-    )
+@subscription.on_batch(*ORGANIZATION_EVENTS)
+async def organizations_changed(
+    events: Sequence[Delivered[OrganizationEvent]], uow: MetricsUnitOfWork
+) -> None:
+    """A partition's run of organisation events folded together (`fold_organizations`), then
+    each organisation's matches reconciled once, with the profile it has after the run.
+
+    Matching comes after the fold (it reads the profiles from the projection) and for every
+    organisation of the run, also those whose events the fold found already applied: a crash
+    after the fold and before matching is completed by the redelivery. Reconciling is
+    idempotent: it compares the stored matches with what the answers match now, and each
+    change is one write with its `MatchFound` or `MatchWithdrawn` (ids derived from the two
+    answers), so a second pass finds nothing to change and announces nothing again."""
+    for organization in (await application.fold_organizations(uow, events)).values():
+        profile = OrganizationProfile.from_snapshot(organization.id, organization.snapshot)
+        await matching.organization_changed(uow, profile, organization.changed_at)
 
 
 @subscription.on(*ENCUENTRO_FACTS)

@@ -151,7 +151,12 @@ class Tally:
 
     @property
     def empty(self) -> bool:
-        return self.total == 0 and not self.counts and not any(self.answered.values())
+        """Counts nothing: a sum whose terms cancel out is empty too."""
+        return (
+            self.total == 0
+            and not any(n for values in self.counts.values() for n in values.values())
+            and not any(self.answered.values())
+        )
 
     def to_document(self) -> dict[str, object]:
         return {"total": self.total, "counts": self.counts, "answered": self.answered}
