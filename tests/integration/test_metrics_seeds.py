@@ -49,7 +49,18 @@ def test_seed_003_registry_profile_and_seed_000_cos_cycle(stack: Stack) -> None:
     with running(registry, events, metrics), settled_client(stack, registry) as reg:
         orgs = [register_active(reg, _profile_body(n, s)) for n, s in enumerate(SECTORS_003)]
         stats = httpx.Client(base_url=metrics.url, timeout=30)
-        eventually(lambda: _groups(stats, "sector")["_"]["total"] == 72, timeout=120)
+        # Every activation folded (until then an organisation is moving between the pending
+        # and the active buckets, two documents written one after the other).
+        eventually(
+            lambda: (
+                stats.get("/v1/stats/registry", params={"by": "sector", "status": "active"}).json()[
+                    "total"
+                ]
+                == 72
+            ),
+            timeout=120,
+        )
+        assert _groups(stats, "sector")["_"]["total"] == 72
 
         privado = _groups(stats, "sector_group")["privado"]
         assert (privado["count"], privado["percent"]) == (63, 88)
