@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import uuid
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,6 +29,19 @@ def notifier_service(stack: Stack, **env: str) -> ServiceProcess:
     service = stack.service("notifier")
     service.env = {**service.env, **FAST_NOTIFIER_ENV, **env}
     return service
+
+
+def new_address(label: str) -> str:
+    """An e-mail address no other test uses, so Mailpit's search finds only this test's mail."""
+    return f"{label}.{uuid.uuid4().hex[:10]}@correo.test"
+
+
+def titled(messages: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
+    """The one message whose subject starts with `prefix` (arrival order is not kept to the
+    second)."""
+    found = [m for m in messages if str(m["Subject"]).startswith(prefix)]
+    assert len(found) == 1, [m["Subject"] for m in messages]
+    return found[0]
 
 
 def mail_to(address: str, count: int = 1, timeout: float = 30) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,15 +15,18 @@ import pytest
 from icalendar import Calendar
 
 from tests.harness.events import create_encuentro, move, participant
-from tests.harness.notifier import attachment, mail_count, mail_to, notifier_service
+from tests.harness.notifier import (
+    attachment,
+    mail_count,
+    mail_to,
+    new_address,
+    notifier_service,
+    titled,
+)
 from tests.harness.processes import STAFF, Stack, eventually, running
 from tests.harness.registry import bearer, register_active, registration, settled_client
 
 pytestmark = pytest.mark.integration
-
-
-def _address(label: str) -> str:
-    return f"{label}.{uuid.uuid4().hex[:10]}@correo.test"
 
 
 def _register(http: httpx.Client, encuentro_id: str, key: str, email: str) -> dict[str, Any]:
@@ -38,13 +40,6 @@ def _register(http: httpx.Client, encuentro_id: str, key: str, email: str) -> di
     return body
 
 
-def _titled(messages: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
-    """The one message whose subject starts with `prefix` (arrival order is not kept to the
-    second)."""
-    (found,) = [m for m in messages if str(m["Subject"]).startswith(prefix)]
-    return found
-
-
 def _text(message: dict[str, Any]) -> str:
     return str(message["Text"])
 
@@ -52,7 +47,7 @@ def _text(message: dict[str, Any]) -> str:
 def test_the_registry_s_confirmation_link_arrives_and_confirms(stack: Stack) -> None:
     registry, notifier = stack.service("registry"), notifier_service(stack)
     with running(registry, notifier), settled_client(stack, registry) as reg:
-        contact_email = _address("contacto")
+        contact_email = new_address("contacto")
         body = registration()
         body["contact"] = {**body["contact"], "email": contact_email}
         created = reg.post("/v1/organizations", json=body)
@@ -97,7 +92,7 @@ def test_participants_hear_of_their_seat_the_waiting_list_the_survey_and_the_agr
             http, capacity=1, mode="presencial", online_url=None, venue="Centro Cultural, Santiago"
         )
         move(http, encuentro_id, "published")
-        seated_email, waiting_email = _address("seated"), _address("waiting")
+        seated_email, waiting_email = new_address("seated"), new_address("waiting")
         eventually(lambda: http.get(f"/v1/encuentros/{encuentro_id}").status_code == 200)
         seated = eventually(lambda: _register(http, encuentro_id, key, seated_email))
         waiting = _register(http, encuentro_id, key, waiting_email)
@@ -122,8 +117,8 @@ def test_participants_hear_of_their_seat_the_waiting_list_the_survey_and_the_agr
             f"/v1/encuentros/{encuentro_id}/registrations/{seated['id']}", headers=bearer(key)
         )
         assert cancelled.status_code in (200, 204), cancelled.text
-        _titled(mail_to(seated_email, count=2), "Tu inscripción fue cancelada")
-        promoted = _titled(mail_to(waiting_email, count=2), "Tienes un cupo")
+        titled(mail_to(seated_email, count=2), "Tu inscripción fue cancelada")
+        promoted = titled(mail_to(waiting_email, count=2), "Tienes un cupo")
         assert attachment(promoted, "encuentro.ics")
 
         # The survey goes to checked-in participants only; the agreements to those with a seat.
@@ -147,9 +142,9 @@ def test_participants_hear_of_their_seat_the_waiting_list_the_survey_and_the_agr
         )
         assert c.status_code == 201, c.text
         move(http, encuentro_id, "closed")
-        _titled(mail_to(waiting_email, count=3), "¿Cómo te fue en")
+        titled(mail_to(waiting_email, count=3), "¿Cómo te fue en")
         move(http, encuentro_id, "results_published")
-        results = _titled(mail_to(waiting_email, count=4), "Acuerdos y resultados")
+        results = titled(mail_to(waiting_email, count=4), "Acuerdos y resultados")
         assert "Mesa regional de articulación cada dos meses." in _text(results)
         assert "Metropolitana" in _text(results)
         assert mail_count(seated_email) == 2  # no survey, no agreements: they left
@@ -173,13 +168,13 @@ def test_the_reminder_the_day_before_survives_a_restart_and_goes_once(stack: Sta
             ends_at=(starts + timedelta(hours=2)).isoformat(),
         )
         move(http, encuentro_id, "published")
-        email = _address("reminded")
+        email = new_address("reminded")
         eventually(lambda: _register(http, encuentro_id, key, email))
         mail_to(email)  # the confirmation
         # The schedule is in the database: a restart before the reminder is due keeps it.
         notifier.stop()
         notifier.start().wait_ready()
-        _titled(mail_to(email, count=2, timeout=60), "Mañana:")
+        titled(mail_to(email, count=2, timeout=60), "Mañana:")
         # Moving the encuentro later re-schedules the job, but that person was reminded.
         later = starts + timedelta(seconds=5)
         r = http.patch(

@@ -6,7 +6,6 @@ again, whatever still asks for it."""
 from __future__ import annotations
 
 import time
-import uuid
 from datetime import UTC, datetime
 from typing import Any
 
@@ -17,7 +16,7 @@ from shared.events.encuentros import OrganizationInvited
 from shared.events.topics import Topic
 from tests.harness.events import create_encuentro, move, participant, wait_until_known
 from tests.harness.kafka import contract_record, produce_raw
-from tests.harness.notifier import mail_count, mail_to, notifier_service
+from tests.harness.notifier import mail_count, mail_to, new_address, notifier_service, titled
 from tests.harness.processes import STAFF, Stack, eventually, running
 from tests.harness.registry import bearer, register_active, registration, settled_client
 
@@ -26,16 +25,11 @@ pytestmark = pytest.mark.integration
 
 def _organization(reg: httpx.Client, label: str, **profile: Any) -> tuple[str, str, str, str]:
     """(id, key, contact e-mail, name) of an active organisation with a contact of its own."""
-    email = f"{label}.{uuid.uuid4().hex[:10]}@correo.test"
+    email = new_address(label)
     body = registration(**profile)
     body["contact"] = {**body["contact"], "email": email}
     organization_id, key = register_active(reg, body)
     return organization_id, key, email, str(body["name"])
-
-
-def _titled(messages: list[dict[str, Any]], prefix: str) -> dict[str, Any]:
-    (found,) = [m for m in messages if str(m["Subject"]).startswith(prefix)]
-    return found
 
 
 def test_invitations_and_matches_reach_each_organisation_s_contact(stack: Stack) -> None:
@@ -56,11 +50,11 @@ def test_invitations_and_matches_reach_each_organisation_s_contact(stack: Stack)
             move(http, encuentro_id, "published")
 
         # Each is invited to its macrozone's encuentro (and the one working in Biobío to both).
-        invitation = _titled(mail_to(needing_email, count=2), "Invitación: Encuentro Centro Sur")
+        invitation = titled(mail_to(needing_email, count=2), "Invitación: Encuentro Centro Sur")
         assert f"{needing_name} está invitada" in str(invitation["Text"])
         offered = mail_to(offering_email, count=3)
-        _titled(offered, "Invitación: Encuentro Sur Austral")
-        _titled(offered, "Invitación: Encuentro Centro Sur")
+        titled(offered, "Invitación: Encuentro Sur Austral")
+        titled(offered, "Invitación: Encuentro Centro Sur")
 
         # A need meets an offer: both organisations hear of it, each with the other's name.
         for encuentro_id, key, needs, offers in (
@@ -80,9 +74,9 @@ def test_invitations_and_matches_reach_each_organisation_s_contact(stack: Stack)
             )
             assert r.status_code == 200, r.text
         prefix = "Una organización puede ayudar"
-        to_needing = _titled(mail_to(needing_email, count=3, timeout=90), prefix)
+        to_needing = titled(mail_to(needing_email, count=3, timeout=90), prefix)
         assert offering_name in str(to_needing["Text"])
-        to_offering = _titled(mail_to(offering_email, count=4, timeout=90), prefix)
+        to_offering = titled(mail_to(offering_email, count=4, timeout=90), prefix)
         assert needing_name in str(to_offering["Text"])
         assert "difusión" in str(to_offering["Text"])
 
@@ -99,7 +93,7 @@ def test_a_withdrawn_organisation_is_never_written_to_again(stack: Stack) -> Non
         http = httpx.Client(base_url=events.url, timeout=30)
         first = create_encuentro(http, title="Primer encuentro")
         move(http, first, "published")
-        _titled(mail_to(email, count=2), "Invitación: Primer encuentro")
+        titled(mail_to(email, count=2), "Invitación: Primer encuentro")
 
         r = reg.delete(f"/v1/organizations/{organization_id}", headers=bearer(key))
         assert r.status_code in (200, 204), r.text

@@ -22,16 +22,18 @@ from shared.events.topics import Topic
 from tests.harness.events import create_encuentro, move, participant, wait_until_known
 from tests.harness.kafka import contract_record, produce_raw
 from tests.harness.mailpit import MailpitClient
-from tests.harness.notifier import MAILPIT_API_URL, evidence_event, mail_to, notifier_service
+from tests.harness.notifier import (
+    MAILPIT_API_URL,
+    evidence_event,
+    mail_to,
+    new_address,
+    notifier_service,
+)
 from tests.harness.processes import STAFF, Stack, eventually, infra, running
 from tests.harness.registry import bearer, register_active, registration, settled_client
 from tests.harness.webhooks import start_receiver
 
 pytestmark = pytest.mark.integration
-
-
-def _address(label: str) -> str:
-    return f"{label}.{uuid.uuid4().hex[:10]}@correo.test"
 
 
 def _notifications(url: str) -> list[dict[str, Any]]:
@@ -48,7 +50,7 @@ def test_a_mail_server_that_is_down_is_retried_until_it_answers(stack: Stack) ->
         infra("mailpit", "stop")
         try:
             body = registration()
-            email = _address("contacto")
+            email = new_address("contacto")
             body["contact"] = {**body["contact"], "email": email}
             assert reg.post("/v1/organizations", json=body).status_code == 201
 
