@@ -90,7 +90,6 @@ class Runtime:
     async def start(self) -> None:
         await self._wait_for_database()
         self.outbox.atomic_filters = await filters_are_atomic(self.client)
-        self.relay.atomic_filters = self.outbox.atomic_filters
         if self.spec.on_startup:
             self.service = await self.spec.on_startup(self)
         self.authenticator.start()

@@ -78,7 +78,7 @@ async def _keys(settings: RegistrySettings, args: argparse.Namespace) -> int:
     # The CLI publishes its own writes' events before it exits (the running registry's marker
     # pass is the safety net): on FerretDB that pass could otherwise race this process.
     locks = DocumentLocks()
-    relay = OutboxRelay(settings, db, [API_CLIENTS], locks, atomic_filters=atomic)
+    relay = OutboxRelay(settings, db, [API_CLIENTS], locks)
     uow = RegistryUnitOfWork(OutboxWriter(db, settings, locks, relay=relay, atomic_filters=atomic))
     now = datetime.now(UTC)
     try:

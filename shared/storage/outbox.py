@@ -340,18 +340,16 @@ class OutboxRelay:
         db: AsyncDatabase[Document],
         collections: Iterable[str],
         locks: DocumentLocks,
-        *,
-        atomic_filters: bool = True,
     ) -> None:
         self.settings = settings
         self.db = db
         self.collections = list(collections)
         self.locks = locks
-        self.atomic_filters = atomic_filters  # see OutboxWriter; settled at start-up
         self._hints: dict[tuple[str, Any], Hint] = {}
         self._tries: dict[tuple[str, Any], int] = {}  # reads that missed the document
         self._tidy: dict[tuple[str, Any], set[str]] = {}
         self._recent: OrderedDict[str, None] = OrderedDict()
+        self._clearing: asyncio.Task[None] | None = None  # a batch's markers being deleted
         self._wake = asyncio.Event()
 
     def notify(self, collection: str, doc_id: Any, hint: Hint | None = None) -> None:
@@ -392,10 +390,14 @@ class OutboxRelay:
                     timeout = max(0.0, next_scan - time.monotonic())
                     await asyncio.wait_for(self._wake.wait(), timeout)
         finally:
+            if self._clearing is not None:  # its markers are left to the next pass
+                self._clearing.cancel()
+                self._clearing = None
             await producer.stop()
 
     async def publish_hinted(self, producer: Any, batch: int = 500) -> int:
-        """Publish the hinted documents, a batch at a time (each one's entries in order)."""
+        """Publish the hinted documents, a batch at a time (each one's entries in order); a
+        batch's markers are deleted while the next one is sent."""
         published = 0
         while self._hints:
             chunk: list[tuple[tuple[str, Any], Hint]] = []
@@ -411,6 +413,7 @@ class OutboxRelay:
                 raise
             if self._hints and all(k in self._tries for k in self._hints):
                 await asyncio.sleep(0.05)  # only reads that missed: give FerretDB a moment
+        await self.settle_markers()
         OUTBOX_PENDING.set(len(self._hints))
         return published
 
@@ -524,34 +527,52 @@ class OutboxRelay:
             if publication.entries and len(self._tidy) < self.MAX_TIDY:
                 ids = self._tidy.setdefault((publication.collection, publication.doc_id), set())
                 ids.update(event_id for event_id, _ in publication.entries)
-        if tidy_now:
+        clear = [p for p in publications if p.clear_marker and p.stamp]
+        if tidy_now:  # the marker pass: entries out of the documents, then their markers
+            await self.settle_markers()
             await self.tidy(only=[(p.collection, p.doc_id) for p in publications])
-        await self._clear_markers([p for p in publications if p.clear_marker and p.stamp])
+            await self._clear_markers(clear)
+        else:
+            await self._clear_markers_meanwhile(clear)
         return len(futures)
 
     async def _clear_markers(self, publications: list[_Publication]) -> None:
         """Delete the batch's markers that still carry the stamp published, under the
         documents' locks (no writer of this process can renew one meanwhile).
 
-        On MongoDB one `delete_many` with a `{_id, stamp}` branch per marker: indexed and
-        atomic. On FerretDB that filter is evaluated branch by branch against every marker in
-        Go (measured: 36 of the relay's 37 s for 3,000 events), so there the markers are read
-        with one `$in`, compared here, and deleted with another `$in`; safe because FerretDB
-        runs one instance per service and the locks keep this process's writers out.
+        One command on both backends: `{_id: {$in: ids}, stamp: {$in: stamps}}` selects exactly
+        the markers still at a published stamp (a stamp is a fresh uuid4 per write, so it names
+        one marker). On MongoDB it is indexed and atomic per marker. On FerretDB, which
+        evaluates any filter but a bare `_id` against every marker, it is one scan; an `$or`
+        of `{_id, stamp}` pairs was evaluated branch by branch (36 of the relay's 37 s for
+        3,000 events), and a read then a delete was two scans. A writer of another process
+        renewing a marker between FerretDB's read and its delete is the one race left; FerretDB
+        runs one instance per service, and the locks keep this process's writers out.
         """
         if not publications:
             return
-        wanted = {marker_id(p.collection, p.doc_id): p.stamp for p in publications}
-        markers = self.db[MARKERS]
-        async with self._holding([(p.collection, p.doc_id) for p in publications]):
-            if self.atomic_filters:
-                branches = [{"_id": mid, "stamp": stamp} for mid, stamp in wanted.items()]
-                await markers.delete_many({"$or": branches})
-                return
-            current = markers.find({"_id": {"$in": list(wanted)}})
-            done = [m["_id"] async for m in current if m.get("stamp") == wanted.get(m["_id"])]
-            if done:
-                await markers.delete_many({"_id": {"$in": done}})
+        keys = [(p.collection, p.doc_id) for p in publications]
+        async with self._holding(keys):
+            await self.db[MARKERS].delete_many(
+                {
+                    "_id": {"$in": [marker_id(*key) for key in keys]},
+                    "stamp": {"$in": [p.stamp for p in publications]},
+                }
+            )
+
+    async def _clear_markers_meanwhile(self, publications: list[_Publication]) -> None:
+        """Start deleting a batch's markers and return: the next batch is sent while they go
+        (one deletion in flight; `settle_markers` waits for it). A deletion that fails leaves
+        its markers to the marker pass, which finds their entries published and drops them."""
+        await self.settle_markers()
+        if publications:
+            self._clearing = asyncio.create_task(self._clear_markers(publications))
+
+    async def settle_markers(self) -> None:
+        """Wait for the markers being deleted, if any; re-raises the deletion's error."""
+        clearing, self._clearing = self._clearing, None
+        if clearing is not None:
+            await clearing
 
     @asynccontextmanager
     async def _holding(self, keys: list[tuple[str, Any]]) -> AsyncIterator[None]:

@@ -97,7 +97,7 @@ async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
     client: AsyncMongoClient[Document] = AsyncMongoClient(MONGODB_URL, tz_aware=True)
     db = client[f"c{tag}_contract"]
     locks = DocumentLocks()
-    relay = OutboxRelay(settings, db, [PINGS, "counters"], locks, atomic_filters=request.param)
+    relay = OutboxRelay(settings, db, [PINGS, "counters"], locks)
     writer = OutboxWriter(db, settings, locks, relay=relay, atomic_filters=request.param)
     try:
         yield Backend(db, settings, locks, relay, writer, request.param)
@@ -387,6 +387,46 @@ async def test_a_marker_renewed_by_a_later_write_outlives_the_earlier_publicatio
     finally:
         await producer.stop()
     assert len(await _published(backend, 2)) == 2
+
+
+async def test_each_batchs_markers_go_while_the_next_batch_is_sent(backend: Backend) -> None:
+    pings = PingRepository(backend.unit_of_work())
+    for n in range(5):
+        await pings.add(*_one(ping(f"n{n}")))
+    producer = await started_producer(backend)
+    try:
+        assert await backend.relay.publish_hinted(producer, batch=2) == 5  # three batches
+    finally:
+        await producer.stop()
+    assert await backend.db[MARKERS].count_documents({}) == 0  # the last batch's too
+    assert len(await _published(backend, 5)) == 5
+
+
+async def test_markers_a_failed_deletion_left_are_dropped_by_the_marker_pass(
+    backend: Backend,
+) -> None:
+    class FailingOnce(OutboxRelay):
+        failed = False
+
+        async def _clear_markers(self, publications: list[Any]) -> None:
+            if not self.failed:
+                self.failed = True
+                raise ConnectionError("the database went away mid-deletion")
+            await super()._clear_markers(publications)
+
+    relay = FailingOnce(backend.settings, backend.db, [PINGS], backend.locks)
+    writer = OutboxWriter(backend.db, backend.settings, backend.locks, relay=relay)
+    await PingRepository(UnitOfWork(writer)).add(*_one(ping("uno")))
+    producer = await started_producer(backend)
+    try:
+        with pytest.raises(ConnectionError):
+            await relay.publish_hinted(producer)  # published, its marker left
+        assert await backend.db[MARKERS].count_documents({}) == 1
+        assert await relay.publish_pending(producer) == 0  # not sent again
+    finally:
+        await producer.stop()
+    assert await backend.db[MARKERS].count_documents({}) == 0
+    assert len(await _published(backend, 1)) == 1
 
 
 def _one(pair: tuple[Any, Any]) -> tuple[Any, list[Any]]:
