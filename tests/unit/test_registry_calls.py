@@ -220,3 +220,31 @@ def test_stored_naive_datetimes_are_read_as_utc() -> None:
     stored: dict[str, Any] = call("sept", SEPT_1, SEPT_23).model_dump()
     stored["opens_at"] = SEPT_1.replace(tzinfo=None)
     assert RegistrationCall.model_validate(stored).opens_at == SEPT_1
+
+
+# --- the registry process's copy of the calls (storage/calls.py) -------------------------------
+
+
+def test_the_held_calls_are_kept_until_a_change_or_their_age() -> None:
+    from services.registry.storage.calls import HeldCalls
+
+    held = HeldCalls(max_age=60)
+    assert held.current() is None  # nothing read yet
+    read_in = held.generation()
+    held.keep([], read_in)
+    assert held.current() == []
+    held.forget()  # this process changed a call
+    assert held.current() is None
+    stale = HeldCalls(max_age=-1)
+    stale.keep([], stale.generation())
+    assert stale.current() is None  # older than max_age: read again
+
+
+def test_a_read_that_overlapped_a_change_is_not_kept() -> None:
+    from services.registry.storage.calls import HeldCalls
+
+    held = HeldCalls(max_age=60)
+    read_in = held.generation()  # a read starts...
+    held.forget()  # ...a call changes meanwhile...
+    held.keep([], read_in)  # ...and the read's older list arrives
+    assert held.current() is None

@@ -38,7 +38,7 @@ Resources = Annotated[RegistryResources, Depends(get_resources)]
 
 
 async def get_unit_of_work(runtime: RuntimeDep, resources: Resources) -> RegistryUnitOfWork:
-    return RegistryUnitOfWork(runtime.outbox, resources.catalog)
+    return RegistryUnitOfWork(runtime.outbox, resources.catalog, resources.calls)
 
 
 UoW = Annotated[RegistryUnitOfWork, Depends(get_unit_of_work)]

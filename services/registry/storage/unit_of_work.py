@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from services.registry.storage.api_clients import ApiClientRepository
-from services.registry.storage.calls import CallRepository
+from services.registry.storage.calls import CallRepository, HeldCalls
 from services.registry.storage.catalog import LiveCatalog
 from services.registry.storage.organizations import OrganizationRepository
 from services.registry.storage.pings import PingRepository
@@ -14,18 +14,20 @@ from shared.storage.repository import Position, UnitOfWork
 
 
 class RegistryUnitOfWork(UnitOfWork):
-    """`catalog` is the process's in-memory catalogue; None in the CLI, which has none."""
+    """`catalog` is the process's in-memory catalogue and `calls` its copy of the registration
+    calls; None in the CLI, which has neither."""
 
     def __init__(
         self,
         writer: OutboxWriter,
         catalog: LiveCatalog | None = None,
+        calls: HeldCalls | None = None,
         *,
         applying: Position | None = None,
     ) -> None:
         super().__init__(writer, applying=applying)
         self.organizations = OrganizationRepository(self, catalog)
-        self.calls = CallRepository(self)
+        self.calls = CallRepository(self, calls)
         self.api_clients = ApiClientRepository(self)
         self.pings = PingRepository(self)
 
@@ -37,6 +39,8 @@ class RegistryUnitOfWork(UnitOfWork):
 
 @dataclass(frozen=True)
 class RegistryResources:
-    """What the running registry holds besides the database: its catalogue."""
+    """What the running registry holds besides the database: its catalogue and its copy of
+    the registration calls."""
 
     catalog: LiveCatalog
+    calls: HeldCalls = field(default_factory=HeldCalls)
