@@ -379,10 +379,11 @@ class OutboxRelay:
                 if time.monotonic() >= next_scan:
                     await self.publish_pending(producer)
                     next_scan = time.monotonic() + self.settings.outbox_scan_seconds
-                await self.publish_hinted(producer)
+                await self.publish_hinted(producer, settle=False)
                 self._wake.clear()
                 if self._hints:
                     continue
+                await self.settle_markers()  # idle: the last batch's markers, before tidying
                 if self._tidy:
                     await self.tidy()
                     continue
@@ -395,9 +396,10 @@ class OutboxRelay:
                 self._clearing = None
             await producer.stop()
 
-    async def publish_hinted(self, producer: Any, batch: int = 500) -> int:
+    async def publish_hinted(self, producer: Any, batch: int = 500, *, settle: bool = True) -> int:
         """Publish the hinted documents, a batch at a time (each one's entries in order); a
-        batch's markers are deleted while the next one is sent."""
+        batch's markers are deleted while the next one is sent. `settle`: wait for the last
+        batch's too (the loop does not: new hints go out while they are deleted)."""
         published = 0
         while self._hints:
             chunk: list[tuple[tuple[str, Any], Hint]] = []
@@ -413,7 +415,8 @@ class OutboxRelay:
                 raise
             if self._hints and all(k in self._tries for k in self._hints):
                 await asyncio.sleep(0.05)  # only reads that missed: give FerretDB a moment
-        await self.settle_markers()
+        if settle:
+            await self.settle_markers()
         OUTBOX_PENDING.set(len(self._hints))
         return published
 
