@@ -142,7 +142,8 @@ from shared.settings import ServiceSettings
 from shared.storage.inbox import Inbox
 from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document, create_client, service_database
-from shared.storage.outbox import OutboxWriter, entry_record, filters_are_atomic, outbox_entries
+from shared.storage.outbox import OutboxWriter, filters_are_atomic, outbox_entries
+from shared.storage.relay import entry_record
 from shared.storage.repository import VERSION
 
 PER_DAY = 50  # registrations a day in the fold's stream (100,000 in two years is 137 a day)

@@ -143,7 +143,7 @@ def _settings(service: str) -> Any:
 
 def _relay_class() -> type[Any]:
     """The relay, timing its marker deletes (which run while the next batch is sent)."""
-    from shared.storage.outbox import OutboxRelay
+    from shared.storage.relay import OutboxRelay
 
     class TimedRelay(OutboxRelay):
         clear_seconds = 0.0
@@ -202,7 +202,8 @@ def _records(count: int) -> list[tuple[str, bytes | None, bytes, list[tuple[str,
     """The CloudEvents records the relay would send for `count` pings: (topic suffix, key,
     value, headers)."""
     from services.registry.domain.pings import send_ping
-    from shared.storage.outbox import entry_record, outbox_entries
+    from shared.storage.outbox import outbox_entries
+    from shared.storage.relay import entry_record
 
     settings = _settings("registry")
     records: list[tuple[str, bytes | None, bytes, list[tuple[str, bytes]]]] = []

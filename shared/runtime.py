@@ -35,7 +35,8 @@ from shared.settings import ServiceSettings
 from shared.storage.inbox import Inbox
 from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document, create_client, ping, service_database
-from shared.storage.outbox import OutboxRelay, OutboxWriter, filters_are_atomic
+from shared.storage.outbox import OutboxWriter, filters_are_atomic
+from shared.storage.relay import OutboxRelay
 from shared.storage.repository import ConcurrentModification, Position, UnitOfWork
 
 log = structlog.get_logger(__name__)

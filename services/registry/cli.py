@@ -34,7 +34,8 @@ from shared.kafka.codec import MalformedEvent, from_record
 from shared.serve import serve
 from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import create_client, service_database
-from shared.storage.outbox import OutboxRelay, OutboxWriter, filters_are_atomic
+from shared.storage.outbox import OutboxWriter, filters_are_atomic
+from shared.storage.relay import OutboxRelay
 
 CONFIRMATIONS = by_type([ConfirmationRequested])
 

@@ -37,7 +37,8 @@ from shared.settings import ServiceSettings
 from shared.storage.inbox import Inbox, new_batch_id
 from shared.storage.locks import DocumentLocks
 from shared.storage.mongo import Document
-from shared.storage.outbox import MARKERS, OUTBOX, STAMP, TOMBSTONE, OutboxRelay, OutboxWriter
+from shared.storage.outbox import MARKERS, OUTBOX, STAMP, TOMBSTONE, OutboxWriter
+from shared.storage.relay import OutboxRelay
 from shared.storage.repository import (
     APPLIED,
     ConcurrentModification,

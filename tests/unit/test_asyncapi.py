@@ -41,7 +41,7 @@ from shared.events.topics import (
 )
 from shared.kafka.clients import topic_configs
 from shared.kafka.codec import to_record
-from shared.storage.outbox import entry_record
+from shared.storage.relay import entry_record
 
 SPEC_SCHEMA = Path(__file__).parent / "data" / "asyncapi-3.0.0.schema.json"
 NOW = datetime(2026, 9, 1, 12, 0, tzinfo=UTC)
