@@ -119,6 +119,19 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def wait_answering(url: str, proc: subprocess.Popen[Any], seconds: float, what: str) -> None:
+    """Until `url` answers 2xx; raises if `proc` exits or `seconds` pass first."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            httpx.get(url, timeout=2).raise_for_status()
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline or proc.poll() is not None:
+                raise RuntimeError(f"{what} did not start") from None
+            time.sleep(0.2)
+
+
 @contextmanager
 def raw_app_process(database: str | None = None) -> Iterator[tuple[str, int]]:
     """The baseline in its own process and event loop, as each service has; it writes into
@@ -133,15 +146,7 @@ def raw_app_process(database: str | None = None) -> Iterator[tuple[str, int]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                httpx.get(f"{url}/openapi.json", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise
-                time.sleep(0.2)
+        wait_answering(f"{url}/openapi.json", proc, 30, "the bare app")
         yield url, proc.pid
     finally:
         proc.terminate()
@@ -167,15 +172,7 @@ def registry_process(prefix: str) -> Iterator[tuple[str, int]]:
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                httpx.get(f"{url}/readyz", timeout=2).raise_for_status()
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError(f"the registry did not start; see {log.name}") from None
-                time.sleep(0.2)
+        wait_answering(f"{url}/readyz", proc, 120, f"the registry (see {log.name})")
         yield url, proc.pid
     finally:
         proc.terminate()
