@@ -1,7 +1,7 @@
 """Figure 3, end to end: a ping's 202 from the registry until another service's projection
 shows it, at half the peak rate the path sustains.
 
-First the peak: a closed loop of ``BENCH_E2E_PEAK_EVENTS`` (600) pings from 16 concurrent
+First the peak: a closed loop of ``BENCH_E2E_PEAK_EVENTS`` (2000) pings from 16 concurrent
 connections (`bench.loadgen`), over the time from the first request until the events,
 metrics and notifier services have all applied the last one (so a backlog growing in any of
 them counts).
@@ -229,7 +229,7 @@ def ms(values: list[float], pct: float) -> str:
 
 
 def main() -> Section:
-    peak_count = _env_int("BENCH_E2E_PEAK_EVENTS", 600)
+    peak_count = _env_int("BENCH_E2E_PEAK_EVENTS", 2000)
     seconds = _env_int("BENCH_E2E_SECONDS", 45)
     concurrency = _env_int("BENCH_CONCURRENCY", 16)
     mongodb_url = os.environ["MONGODB_URL"]
