@@ -104,6 +104,7 @@ class Sent:
     requested: float  # wall clock, seconds
     answered: float
     shown: float | None = None  # wall clock when a poll first found it (sampled pings)
+    received: float | None = None  # the handler's clock (`received_at`), once read back
 
 
 @dataclass
@@ -196,6 +197,7 @@ async def stages(
             continue
         received = _epoch(doc["received_at"])
         gaps["202 → received (handler)"].append(received - s.answered)
+        s.received = received
         on_kafka = kafka_time.get(s.ping_id)
         if on_kafka is not None:
             gaps["write → on Kafka (relay)"].append(on_kafka - _epoch(doc["sent_at"]))
@@ -208,6 +210,26 @@ async def stages(
                 gaps[f"{service}: 202 → received"].append(_epoch(doc["received_at"]) - s.answered)
     await mongo.close()
     return gaps
+
+
+def slow_bursts(sent: list[Sent], threshold: float) -> str:
+    """When the pings slower than `threshold` (202 → handler) were sent, as runs of seconds
+    since the first request: spread out means a steady cost, a few bursts mean stalls."""
+    if not sent:
+        return "none"
+    start = min(s.requested for s in sent)
+    slow = sorted(
+        s.requested - start
+        for s in sent
+        if s.received is not None and s.received - s.answered > threshold
+    )
+    runs: list[list[float]] = []
+    for moment in slow:
+        if runs and moment - runs[-1][-1] <= 1.0:
+            runs[-1].append(moment)
+        else:
+            runs.append([moment])
+    return ", ".join(f"{r[0]:.1f}–{r[-1]:.1f} s ({len(r)})" for r in runs) or "none"
 
 
 def _epoch(moment: datetime) -> float:
@@ -249,6 +271,7 @@ def main() -> Section:
         loop = asyncio.run(open_loop(half, seconds, mongodb_url))
     gaps = asyncio.run(stages(loop.sent, mongodb_url, offsets))
     main_gap = gaps["202 → received (handler)"]
+    bursts = slow_bursts(loop.sent, percentile(main_gap, 99)) if main_gap else "none"
     shown = gaps["202 → shown (polled)"]
     sent = len(loop.sent)
     behind = ", ".join(f"{s} {n:.0f}" for s, n in backlog.items() if n)
@@ -288,6 +311,9 @@ def main() -> Section:
         "clock before its write (marker upsert and insert) to the Kafka record's timestamp "
         "(the relay's send); `on Kafka → handler` from there to the handler (fetch, decode, "
         "inbox claim).",
+        "",
+        f"When the slowest 1% (202 → handler above {ms(main_gap, 99)} ms) were sent, in "
+        f"seconds from the first request (pings): {bursts}",
         "",
         "**What bounds the peak** (closed loop; CPU from psutil, ms per ping):",
         "",
