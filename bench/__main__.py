@@ -9,7 +9,7 @@ import time
 
 import psutil
 
-from bench import endtoend, events, metrics, notifier, pipeline, registry, skeleton
+from bench import directory, endtoend, events, metrics, notifier, pipeline, registry, skeleton
 from bench.common import ROOT, Section, machine_description
 
 SETTINGS = (
@@ -181,7 +181,8 @@ def main() -> None:
     quiet_limit = float(os.environ.get("BENCH_QUIET_SECONDS", "30"))
     for name, run in (
         ("pipeline", pipeline.main),
-        ("write path and directory", registry.main),
+        ("write path", registry.main),
+        ("directory", directory.main),
         ("end to end", endtoend.main),
         ("delivery", lambda: Section(skeleton.main())),
         ("events", events.main),  # after the others: a stack started minutes ago (its set-up)

@@ -81,6 +81,7 @@ from prometheus_client import REGISTRY
 from pymongo import AsyncMongoClient, MongoClient
 
 from bench.common import ROOT, Section, percentile
+from bench.directory import seeded_profile
 from bench.events_support import SEED_ACTOR, encuentro_body, participant
 from bench.pipeline import (
     LOG_DIR,
@@ -94,7 +95,7 @@ from bench.pipeline import (
     stop,
 )
 from bench.profile import OTHERS, Stacks, Watch, cpu_seconds
-from bench.registry import free_port, seeded_profile
+from bench.registry import free_port
 from services.events.application import new_code, new_id
 from services.events.domain import activity, registrations
 from services.events.domain.encuentro import Encuentro
